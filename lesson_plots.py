@@ -1,0 +1,117 @@
+"""Figures for the MNIST lesson: each function draws one figure and returns it.
+
+Saving and showing are left to the caller, so the same figure serves Jupyter, a window and a PNG.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import seaborn as sns
+from matplotlib.ticker import MaxNLocator
+
+
+def digit_grid(images, titles, columns: int = 10, cell_size: float = 1.1):
+    """Digits in a grid, each with a short title (a label, a prediction)."""
+    rows = int(np.ceil(len(images) / columns))
+    figure, axes = plt.subplots(
+        rows, columns, figsize=(columns * cell_size, rows * (cell_size + 0.25)), squeeze=False
+    )
+    for axis in axes.flat:
+        axis.axis("off")
+    for axis, image, title in zip(axes.flat, images, titles):
+        axis.imshow(np.reshape(image, (28, 28)), cmap="gray_r")
+        axis.set_title(title, fontsize=9)
+    figure.tight_layout()
+    return figure
+
+
+def confusion_heatmap(matrix, title: str):
+    """Counts of (true digit, predicted digit) pairs; the diagonal holds the correct answers."""
+    figure, axis = plt.subplots(figsize=(7.5, 6.2))
+    sns.heatmap(
+        matrix, annot=True, fmt="d", cmap="Blues", cbar=True, ax=axis, annot_kws={"size": 8}
+    )
+    axis.set_xlabel("predicted digit")
+    axis.set_ylabel("true digit")
+    axis.set_title(title)
+    figure.tight_layout()
+    return figure
+
+
+def training_curves(histories: dict[str, dict]):
+    """Loss and accuracy per epoch, training (solid) and validation (dashed), for each model."""
+    figure, (loss_axis, accuracy_axis) = plt.subplots(1, 2, figsize=(11, 4))
+    for (name, history), color in zip(histories.items(), sns.color_palette()):
+        epochs = np.arange(1, len(history["loss"]) + 1)
+        for axis, key in ((loss_axis, "loss"), (accuracy_axis, "accuracy")):
+            axis.plot(epochs, history[key], "-o", color=color, label=f"{name} train")
+            axis.plot(epochs, history[f"val_{key}"], "--s", color=color, label=f"{name} validation")
+    for axis, label in ((loss_axis, "loss (cross-entropy)"), (accuracy_axis, "accuracy")):
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+        axis.set_xlabel("epoch")
+        axis.set_ylabel(label)
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize=8)
+    figure.suptitle("Training curves")
+    figure.tight_layout()
+    return figure
+
+
+def gradient_norms_and_learning(norms: dict[str, list], val_accuracy: dict[str, list]):
+    """Left: each hidden layer's gradient norm at initialization (log scale).
+    Right: validation accuracy per epoch of the same stacks trained briefly."""
+    figure, (norm_axis, accuracy_axis) = plt.subplots(1, 2, figsize=(11, 4))
+    for (name, values), color in zip(norms.items(), sns.color_palette()):
+        layers = np.arange(1, len(values) + 1)
+        norm_axis.semilogy(layers, values, "-o", color=color, label=f"{name} hidden layers")
+    norm_axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+    norm_axis.set_xlabel("hidden layer (1 = next to the input)")
+    norm_axis.set_ylabel("gradient norm of the layer's weights")
+    norm_axis.set_title("Gradients at initialization")
+    for (name, values), color in zip(val_accuracy.items(), sns.color_palette()):
+        epochs = np.arange(1, len(values) + 1)
+        accuracy_axis.plot(epochs, values, "-o", color=color, label=f"{name} hidden layers")
+    accuracy_axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+    accuracy_axis.set_xlabel("epoch")
+    accuracy_axis.set_ylabel("validation accuracy")
+    accuracy_axis.set_title("Learning, same stack and optimizer")
+    for axis in (norm_axis, accuracy_axis):
+        axis.grid(alpha=0.3)
+        axis.legend()
+    figure.tight_layout()
+    return figure
+
+
+def weight_images(kernel):
+    """The simple model's 784x10 weights as ten 28x28 images: red pixels vote for the digit,
+    blue pixels against it."""
+    limit = float(np.abs(kernel).max())
+    figure, axes = plt.subplots(2, 5, figsize=(10, 4.4))
+    for digit, axis in enumerate(axes.flat):
+        image = axis.imshow(
+            kernel[:, digit].reshape(28, 28), cmap="RdBu_r", vmin=-limit, vmax=limit
+        )
+        axis.set_title(f"digit {digit}")
+        axis.axis("off")
+    figure.colorbar(image, ax=axes, shrink=0.8, label="weight")
+    return figure
+
+
+def probability_bars(images, probabilities, labels):
+    """Each digit beside the model's ten output probabilities (they sum to 1)."""
+    count = len(images)
+    figure, axes = plt.subplots(count, 2, figsize=(7, 1.6 * count), width_ratios=(1, 3))
+    for row, (image, probs, label) in enumerate(zip(images, probabilities, labels)):
+        image_axis, bar_axis = axes[row]
+        image_axis.imshow(np.reshape(image, (28, 28)), cmap="gray_r")
+        image_axis.set_title(f"true {label}", fontsize=9)
+        image_axis.axis("off")
+        colors = ["tab:green" if digit == label else "tab:gray" for digit in range(10)]
+        bar_axis.bar(range(10), probs, color=colors)
+        bar_axis.set_xticks(range(10))
+        bar_axis.set_ylim(0, 1)
+        bar_axis.set_ylabel("probability", fontsize=8)
+    axes[-1][1].set_xlabel("digit")
+    figure.tight_layout()
+    return figure

@@ -1,0 +1,297 @@
+"""Load MNIST from a Keras download, a keras-layout ``mnist.npz`` or a folder of IDX files.
+
+Whatever is loaded is validated (uint8 images of shape (N, 28, 28), labels 0-9, matching counts)
+and identified by content: the SHA-256 of each array's raw bytes tells whether it is the
+standard MNIST, whatever container it came in. Every problem a user can cause is raised as a
+``DataError`` whose one-line message names the file and the problem.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import struct
+import zipfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+ARRAY_NAMES = ("x_train", "y_train", "x_test", "y_test")
+
+# SHA-256 of np.ascontiguousarray(array).tobytes() for the standard MNIST arrays.
+STANDARD_SHA256 = {
+    "x_train": "741c988805d008ac6e4c904b69001ba184c24b2c540a4ef403f4c71b676cf757",
+    "y_train": "1feba77c54802fa5339a11837ea4b2866434b83314ec45192930f1df69120c13",
+    "x_test": "6d87418db22cc8025d05968bec9bd5c3932904b23485740db143a061a2c9d161",
+    "y_test": "ddeff807876a9661a1110d45c266c86239a3a1b7d37da0c3716a7a683c852ff5",
+}
+
+IDX_FILE_NAMES = {
+    "x_train": "train-images-idx3-ubyte",
+    "y_train": "train-labels-idx1-ubyte",
+    "x_test": "t10k-images-idx3-ubyte",
+    "y_test": "t10k-labels-idx1-ubyte",
+}
+
+IMAGE_SHAPE = (28, 28)
+NUM_CLASSES = 10
+# No real digit set comes near this; it bounds what a forged header can make us read.
+MAX_EXAMPLES = 2_000_000
+_IDX_UBYTE = 0x08
+
+DOWNLOAD_HINT = (
+    "pass a local copy with --data PATH or the MNIST_PATH environment variable: either a keras "
+    "mnist.npz (https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz) or a folder "
+    "with the four IDX files train-images-idx3-ubyte, train-labels-idx1-ubyte, "
+    "t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte (gzipped or not)"
+)
+
+
+class DataError(Exception):
+    """A dataset that is missing, unreadable or not MNIST-shaped; the message is one line."""
+
+
+@dataclass(frozen=True)
+class Mnist:
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    source: str
+    standard: bool
+
+
+def load_mnist(path: str | os.PathLike | None = None) -> Mnist:
+    """Load MNIST from ``path`` (.npz file or IDX folder), else from $MNIST_PATH, else Keras."""
+    if path is None or str(path) == "":
+        path = os.environ.get("MNIST_PATH") or None
+    if path is None:
+        arrays, source = download_with_keras(), "keras.datasets.mnist"
+    else:
+        path = Path(path).expanduser()
+        arrays, source = read_arrays(path), str(path)
+    arrays = validate(arrays, source)
+    return Mnist(**arrays, source=source, standard=is_standard_mnist(arrays))
+
+
+def read_arrays(path: Path) -> dict[str, np.ndarray]:
+    """The four raw arrays from an .npz file or an IDX folder, without validation of content."""
+    if not path.exists():
+        raise DataError(f"{path}: no such file or folder")
+    if path.is_dir():
+        return read_idx_folder(path)
+    return read_npz(path)
+
+
+def download_with_keras() -> dict[str, np.ndarray]:
+    import keras
+
+    try:
+        (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
+    except Exception as error:  # urllib, ssl, socket and file errors all arrive here
+        reason = " ".join(str(error).split()) or type(error).__name__
+        raise DataError(f"could not download MNIST ({reason}); {DOWNLOAD_HINT}") from None
+    return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
+
+
+# --- .npz -------------------------------------------------------------------------------------
+
+
+def read_npz(path: Path) -> dict[str, np.ndarray]:
+    """Read the four arrays of a keras-layout .npz, checking every header before reading data.
+
+    ``np.load`` would allocate whatever shape a header declares; reading the members ourselves
+    lets a forged or truncated archive fail with a clear message instead. Only plain numeric
+    arrays are accepted, so pickled objects are never loaded.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = {Path(info.filename).stem: info for info in archive.infolist()}
+            missing = [name for name in ARRAY_NAMES if name not in members]
+            if missing:
+                raise DataError(
+                    f"{path}: not a keras-layout MNIST .npz (missing {', '.join(missing)}; "
+                    f"expected arrays {', '.join(ARRAY_NAMES)})"
+                )
+            return {
+                name: _read_npy_member(archive, members[name], path, name) for name in ARRAY_NAMES
+            }
+    except DataError:
+        raise
+    except zipfile.BadZipFile:
+        raise DataError(_not_an_archive_message(path)) from None
+    except (OSError, EOFError, zlib.error, NotImplementedError, RuntimeError) as error:
+        raise DataError(f"{path}: unreadable .npz archive ({_describe(error)})") from None
+
+
+def _read_npy_member(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, name: str
+) -> np.ndarray:
+    where = f"{path} [{info.filename}]"
+    with archive.open(info) as member:
+        try:
+            major, _minor = np.lib.format.read_magic(member)
+            if major == 1:
+                shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(member)
+            elif major == 2:
+                shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(member)
+            else:
+                raise ValueError(f"unsupported .npy format version {major}")
+        except (ValueError, SyntaxError, TypeError, EOFError) as error:
+            raise DataError(f"{where}: not a valid .npy array ({_describe(error)})") from None
+        images = name.startswith("x")
+        if images and dtype != np.uint8:
+            raise DataError(f"{where}: holds {dtype} values, expected uint8 pixels")
+        if dtype.hasobject or dtype.kind not in "iu":
+            raise DataError(f"{where}: holds {dtype} values, expected integer labels")
+        if images and (len(shape) != 3 or tuple(shape[1:]) != IMAGE_SHAPE):
+            raise DataError(f"{where}: has shape {shape}, expected (N, 28, 28)")
+        if not images and len(shape) != 1:
+            raise DataError(f"{where}: has shape {shape}, expected (N,)")
+        if shape[0] > MAX_EXAMPLES:
+            raise DataError(f"{where}: implausible array shape {shape}")
+        count = int(np.prod(shape, dtype=np.int64))
+        nbytes = count * dtype.itemsize
+        header_size = member.tell()
+        if header_size + nbytes != info.file_size:
+            raise DataError(
+                f"{where}: header declares {nbytes} bytes of data but the member holds "
+                f"{info.file_size - header_size}"
+            )
+        data = _read_exactly(member, nbytes, where)
+    order = "F" if fortran_order else "C"
+    return np.frombuffer(data, dtype=dtype).reshape(shape, order=order)
+
+
+def _not_an_archive_message(path: Path) -> str:
+    with open(path, "rb") as file:
+        start = file.read(512)
+    if not start:
+        return f"{path}: empty file, expected a keras-layout mnist.npz"
+    if b"<html" in start.lower() or b"<!doctype" in start.lower():
+        return (
+            f"{path}: an HTML page, not an .npz archive (a failed download saved as a file?); "
+            f"{DOWNLOAD_HINT}"
+        )
+    if start[:4] in (b"\x00\x00\x08\x01", b"\x00\x00\x08\x03") or start[:2] == b"\x1f\x8b":
+        return f"{path}: an IDX or gzip file; pass the folder holding all four IDX files"
+    return f"{path}: not an .npz archive (expected a keras-layout mnist.npz or an IDX folder)"
+
+
+# --- IDX --------------------------------------------------------------------------------------
+
+
+def read_idx_folder(folder: Path) -> dict[str, np.ndarray]:
+    """Read the four standard IDX files (each gzipped or not) from ``folder``."""
+    arrays = {}
+    for name, file_name in IDX_FILE_NAMES.items():
+        candidates = [folder / file_name, folder / f"{file_name}.gz"]
+        found = [candidate for candidate in candidates if candidate.is_file()]
+        if not found:
+            raise DataError(f"{folder}: missing {file_name} (or {file_name}.gz)")
+        arrays[name] = read_idx(found[0], expected_ndim=3 if name.startswith("x") else 1)
+    return arrays
+
+
+def read_idx(path: Path, expected_ndim: int) -> np.ndarray:
+    """Read one IDX file of unsigned bytes; gzip is recognised by its magic number."""
+    try:
+        with open(path, "rb") as raw:
+            gzipped = raw.read(2) == b"\x1f\x8b"
+            raw.seek(0)
+            if gzipped:
+                with gzip.GzipFile(fileobj=raw) as stream:
+                    return _read_idx_stream(stream, path, expected_ndim, stored_size=None)
+            return _read_idx_stream(raw, path, expected_ndim, os.fstat(raw.fileno()).st_size)
+    except DataError:
+        raise
+    except (OSError, EOFError, zlib.error) as error:
+        raise DataError(f"{path}: unreadable IDX file ({_describe(error)})") from None
+
+
+def _read_idx_stream(stream, path: Path, expected_ndim: int, stored_size: int | None) -> np.ndarray:
+    header = stream.read(4)
+    if len(header) == 0:
+        raise DataError(f"{path}: empty file, expected an IDX file")
+    if len(header) < 4 or header[:2] != b"\x00\x00":
+        raise DataError(f"{path}: not an IDX file (bad magic number)")
+    if header[2] != _IDX_UBYTE:
+        raise DataError(f"{path}: IDX data type 0x{header[2]:02x}, expected unsigned bytes (0x08)")
+    ndim = header[3]
+    if ndim != expected_ndim:
+        raise DataError(f"{path}: IDX file has {ndim} dimensions, expected {expected_ndim}")
+    dims_bytes = stream.read(4 * ndim)
+    if len(dims_bytes) < 4 * ndim:
+        raise DataError(f"{path}: truncated IDX header")
+    shape = struct.unpack(f">{ndim}I", dims_bytes)
+    if shape[0] > MAX_EXAMPLES or (ndim == 3 and tuple(shape[1:]) != IMAGE_SHAPE):
+        raise DataError(f"{path}: IDX header declares shape {shape}, expected (N, 28, 28) or (N,)")
+    nbytes = int(np.prod(shape, dtype=np.int64))
+    header_size = 4 + 4 * ndim
+    if stored_size is not None and stored_size != header_size + nbytes:
+        raise DataError(
+            f"{path}: IDX header declares {nbytes} bytes of data but the file holds "
+            f"{stored_size - header_size}"
+        )
+    data = _read_exactly(stream, nbytes, str(path))
+    if stream.read(1):
+        raise DataError(f"{path}: unexpected data after the {shape} array the header declares")
+    return np.frombuffer(data, dtype=np.uint8).reshape(shape)
+
+
+def _read_exactly(stream, nbytes: int, where: str) -> bytes:
+    """Read ``nbytes`` in chunks, so memory grows only with data that is really there."""
+    chunks, remaining = [], nbytes
+    while remaining:
+        chunk = stream.read(min(remaining, 1 << 24))
+        if not chunk:
+            raise DataError(f"{where}: truncated (expected {nbytes} bytes of data)")
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
+
+
+# --- validation -------------------------------------------------------------------------------
+
+
+def validate(arrays: dict[str, np.ndarray], source: str) -> dict[str, np.ndarray]:
+    """Check shapes, dtypes and labels; return C-contiguous uint8 arrays."""
+    checked = {}
+    for split in ("train", "test"):
+        images, labels = arrays[f"x_{split}"], arrays[f"y_{split}"]
+        if images.dtype != np.uint8:
+            raise DataError(f"{source}: x_{split} has dtype {images.dtype}, expected uint8 pixels")
+        if images.ndim != 3 or images.shape[1:] != IMAGE_SHAPE or images.shape[0] == 0:
+            raise DataError(f"{source}: x_{split} has shape {images.shape}, expected (N, 28, 28)")
+        if labels.dtype.kind not in "iu" or labels.ndim != 1:
+            raise DataError(
+                f"{source}: y_{split} has dtype {labels.dtype} and shape {labels.shape}, "
+                "expected integer labels of shape (N,)"
+            )
+        if len(labels) != len(images):
+            raise DataError(
+                f"{source}: {len(images)} {split} images but {len(labels)} {split} labels"
+            )
+        if labels.min() < 0 or labels.max() >= NUM_CLASSES:
+            raise DataError(
+                f"{source}: y_{split} holds labels from {labels.min()} to {labels.max()}, "
+                "expected digits 0-9"
+            )
+        checked[f"x_{split}"] = np.ascontiguousarray(images)
+        checked[f"y_{split}"] = np.ascontiguousarray(labels, dtype=np.uint8)
+    return checked
+
+
+def is_standard_mnist(arrays: dict[str, np.ndarray]) -> bool:
+    """True when every array's raw bytes match the standard MNIST, whatever the container."""
+    return all(
+        hashlib.sha256(np.ascontiguousarray(arrays[name]).tobytes()).hexdigest() == digest
+        for name, digest in STANDARD_SHA256.items()
+    )
+
+
+def _describe(error: BaseException) -> str:
+    return " ".join(str(error).split()) or type(error).__name__

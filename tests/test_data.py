@@ -1,0 +1,259 @@
+"""Loading MNIST from an .npz or an IDX folder, and every way a file can be wrong."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+import struct
+import zipfile
+
+import numpy as np
+import pytest
+
+from conftest import assert_clean_failure, run_lesson
+from mnist_data import (
+    IDX_FILE_NAMES,
+    DataError,
+    Mnist,
+    is_standard_mnist,
+    load_mnist,
+    read_idx,
+)
+
+
+def small_arrays(n_train=24, n_test=12, seed=0):
+    rng = np.random.default_rng(seed)
+    return {
+        "x_train": rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8),
+        "y_train": rng.integers(0, 10, n_train).astype(np.uint8),
+        "x_test": rng.integers(0, 256, (n_test, 28, 28), dtype=np.uint8),
+        "y_test": rng.integers(0, 10, n_test).astype(np.uint8),
+    }
+
+
+def write_npz(path, arrays, compressed=True):
+    (np.savez_compressed if compressed else np.savez)(path, **arrays)
+    return path
+
+
+def idx_bytes(array: np.ndarray) -> bytes:
+    header = struct.pack(">BBBB", 0, 0, 0x08, array.ndim) + struct.pack(
+        f">{array.ndim}I", *array.shape
+    )
+    return header + array.astype(np.uint8).tobytes()
+
+
+def write_idx_folder(folder, arrays, gzipped=False):
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, file_name in IDX_FILE_NAMES.items():
+        data = idx_bytes(arrays[name])
+        if gzipped:
+            (folder / f"{file_name}.gz").write_bytes(gzip.compress(data))
+        else:
+            (folder / file_name).write_bytes(data)
+    return folder
+
+
+# --- the real data ----------------------------------------------------------------------------
+
+
+def test_real_npz_is_recognised_as_standard_mnist(mnist_path):
+    mnist = load_mnist(mnist_path)
+    assert mnist.standard
+    assert mnist.x_train.shape == (60_000, 28, 28) and mnist.x_train.dtype == np.uint8
+    assert mnist.x_test.shape == (10_000, 28, 28)
+    assert np.bincount(mnist.y_train).tolist() == [
+        5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949
+    ]  # fmt: skip
+
+
+def test_idx_folder_and_npz_give_identical_arrays(mnist_path, mnist_idx_dir, tmp_path):
+    from_npz = load_mnist(mnist_path)
+    from_idx = load_mnist(mnist_idx_dir)
+    assert from_idx.standard
+    for name in ("x_train", "y_train", "x_test", "y_test"):
+        np.testing.assert_array_equal(getattr(from_npz, name), getattr(from_idx, name))
+    # The same files uncompressed load to the same arrays too.
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    for gz in mnist_idx_dir.glob("*.gz"):
+        with gzip.open(gz) as source, open(plain / gz.stem, "wb") as target:
+            shutil.copyfileobj(source, target)
+    np.testing.assert_array_equal(load_mnist(plain).x_test, from_npz.x_test)
+
+
+def test_mnist_path_environment_variable_is_used(mnist_path, monkeypatch):
+    monkeypatch.setenv("MNIST_PATH", str(mnist_path))
+    assert load_mnist().source == str(mnist_path)
+
+
+def test_standard_content_is_identified_whatever_the_container(mnist_path, tmp_path):
+    mnist = load_mnist(mnist_path)
+    arrays = {name: getattr(mnist, name) for name in ("x_train", "y_train", "x_test", "y_test")}
+    # Other container bytes (uncompressed, int64 labels) but the same content.
+    relabelled = dict(arrays, y_test=arrays["y_test"].astype(np.int64))
+    assert load_mnist(write_npz(tmp_path / "other.npz", relabelled, compressed=False)).standard
+    changed = dict(arrays, x_test=arrays["x_test"].copy())
+    changed["x_test"][0, 0, 0] ^= 1
+    assert not is_standard_mnist(changed)
+
+
+def test_other_valid_data_is_accepted_but_not_called_standard(tmp_path):
+    mnist = load_mnist(write_npz(tmp_path / "small.npz", small_arrays()))
+    assert isinstance(mnist, Mnist) and not mnist.standard
+    assert mnist.x_train.shape == (24, 28, 28) and mnist.y_test.dtype == np.uint8
+
+
+def test_small_idx_folder_round_trips(tmp_path):
+    arrays = small_arrays()
+    for gzipped in (False, True):
+        mnist = load_mnist(write_idx_folder(tmp_path / f"idx{gzipped}", arrays, gzipped))
+        np.testing.assert_array_equal(mnist.x_train, arrays["x_train"])
+        np.testing.assert_array_equal(mnist.y_test, arrays["y_test"])
+
+
+# --- bad data ---------------------------------------------------------------------------------
+
+
+def html_page(path):
+    path.write_text("<!DOCTYPE html><html><body>Error 403 (Forbidden)</body></html>")
+    return path
+
+
+def truncated_npz(path):
+    write_npz(path, small_arrays(), compressed=False)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    return path
+
+
+def pickled_npz(path):
+    arrays = small_arrays()
+    arrays["y_train"] = np.array([{"label": 1}] * 24, dtype=object)
+    np.savez(path, **arrays)
+    return path
+
+
+def npz_with(path, **changes):
+    return write_npz(path, small_arrays() | changes)
+
+
+def idx_folder_with(folder, name, data: bytes):
+    write_idx_folder(folder, small_arrays())
+    (folder / IDX_FILE_NAMES[name]).write_bytes(data)
+    return folder
+
+
+def forged_header(folder):
+    """An image file whose header declares a billion digits but holds a few bytes."""
+    header = struct.pack(">BBBBIII", 0, 0, 8, 3, 1_000_000_000, 28, 28)
+    return idx_folder_with(folder, "x_train", header + b"\x00" * 100)
+
+
+def truncated_gzip_idx(folder):
+    write_idx_folder(folder, small_arrays(), gzipped=True)
+    path = folder / (IDX_FILE_NAMES["x_test"] + ".gz")
+    path.write_bytes(path.read_bytes()[:-40])
+    return folder
+
+
+BAD_DATA = {
+    "empty file": (lambda tmp: (tmp / "mnist.npz").touch() or tmp / "mnist.npz", "empty"),
+    "html error page": (lambda tmp: html_page(tmp / "mnist.npz"), "html"),
+    "truncated npz": (lambda tmp: truncated_npz(tmp / "mnist.npz"), "mnist.npz"),
+    "pickled objects": (lambda tmp: pickled_npz(tmp / "mnist.npz"), "object"),
+    "missing array": (
+        lambda tmp: write_npz(tmp / "mnist.npz", {"x_train": small_arrays()["x_train"]}),
+        "missing y_train",
+    ),
+    "wrong image shape": (
+        lambda tmp: npz_with(tmp / "mnist.npz", x_train=np.zeros((24, 32, 32), np.uint8)),
+        "expected (N, 28, 28)",
+    ),
+    "wrong image dtype": (
+        lambda tmp: npz_with(tmp / "mnist.npz", x_test=np.zeros((12, 28, 28), np.float32)),
+        "uint8",
+    ),
+    "label out of range": (
+        lambda tmp: npz_with(tmp / "mnist.npz", y_test=np.full(12, 11, np.uint8)),
+        "expected digits 0-9",
+    ),
+    "count mismatch": (
+        lambda tmp: npz_with(tmp / "mnist.npz", y_train=np.zeros(23, np.uint8)),
+        "24 train images but 23 train labels",
+    ),
+    "idx missing file": (
+        lambda tmp: (tmp / "idx").mkdir() or tmp / "idx",
+        "missing train-images-idx3-ubyte",
+    ),
+    "idx bad magic": (
+        lambda tmp: idx_folder_with(tmp / "idx", "y_train", b"GIF89a" + b"\x00" * 40),
+        "bad magic number",
+    ),
+    "idx forged size": (lambda tmp: forged_header(tmp / "idx"), "declares"),
+    "idx truncated gzip": (lambda tmp: truncated_gzip_idx(tmp / "idx"), "t10k-images"),
+    "idx label out of range": (
+        lambda tmp: idx_folder_with(tmp / "idx", "y_test", idx_bytes(np.full(12, 200, np.uint8))),
+        "expected digits 0-9",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_DATA))
+def test_bad_data_raises_a_one_line_data_error(case, tmp_path):
+    make, fragment = BAD_DATA[case]
+    path = make(tmp_path)
+    with pytest.raises(DataError) as caught:
+        load_mnist(path)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert str(path) in message
+    assert fragment.lower() in message.lower()
+
+
+@pytest.mark.parametrize("case", ["html error page", "pickled objects", "idx forged size"])
+def test_bad_data_on_the_command_line_is_one_clean_line(case, tmp_path):
+    make, fragment = BAD_DATA[case]
+    path = make(tmp_path)
+    result = run_lesson("--quick", "--data", path, "--output-dir", tmp_path / "out", timeout=300)
+    assert result.returncode == 1
+    assert_clean_failure(result, "error:", fragment, str(path))
+    assert not (tmp_path / "out" / "metrics.json").exists()
+
+
+def test_forged_header_is_rejected_before_allocating(tmp_path):
+    folder = forged_header(tmp_path / "idx")
+    with pytest.raises(DataError, match="declares 784000000000 bytes"):
+        read_idx(folder / IDX_FILE_NAMES["x_train"], expected_ndim=3)
+
+
+def test_npz_member_sizes_are_checked_against_the_header(tmp_path):
+    path = write_npz(tmp_path / "lying.npz", small_arrays(), compressed=False)
+    with zipfile.ZipFile(path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data[:-28] if name == "x_test.npy" else data)
+    with pytest.raises(DataError, match="x_test.npy.*header declares"):
+        load_mnist(path)
+
+
+def test_failed_download_explains_how_to_work_offline(tmp_path):
+    """No network here, no cached copy: the run must stop with advice, not a traceback."""
+    home = tmp_path / "home"
+    home.mkdir()
+    result = run_lesson(
+        "--quick",
+        "--output-dir",
+        tmp_path / "out",
+        # A closed local proxy makes the download fail the same way with or without a network.
+        env={
+            "HOME": str(home),
+            "KERAS_HOME": str(home / ".keras"),
+            "https_proxy": "http://127.0.0.1:9",
+            "HTTPS_PROXY": "http://127.0.0.1:9",
+        },
+        timeout=300,
+    )
+    assert result.returncode == 1
+    assert_clean_failure(result, "could not download MNIST", "--data", "MNIST_PATH")
