@@ -13,7 +13,7 @@ from matplotlib.ticker import MaxNLocator
 
 def digit_grid(images, titles, columns: int = 10, cell_size: float = 1.1):
     """Digits in a grid, each with a short title (a label, a prediction)."""
-    rows = int(np.ceil(len(images) / columns))
+    rows = max(1, int(np.ceil(len(images) / columns)))
     figure, axes = plt.subplots(
         rows, columns, figsize=(columns * cell_size, rows * (cell_size + 0.25)), squeeze=False
     )
@@ -101,7 +101,9 @@ def weight_images(kernel):
 def probability_bars(images, probabilities, labels):
     """Each digit beside the model's ten output probabilities (they sum to 1)."""
     count = len(images)
-    figure, axes = plt.subplots(count, 2, figsize=(7, 1.6 * count), width_ratios=(1, 3))
+    figure, axes = plt.subplots(
+        count, 2, figsize=(7, 1.5 * count), width_ratios=(1, 3), layout="constrained"
+    )
     for row, (image, probs, label) in enumerate(zip(images, probabilities, labels)):
         image_axis, bar_axis = axes[row]
         image_axis.imshow(np.reshape(image, (28, 28)), cmap="gray_r")
@@ -113,5 +115,4 @@ def probability_bars(images, probabilities, labels):
         bar_axis.set_ylim(0, 1)
         bar_axis.set_ylabel("probability", fontsize=8)
     axes[-1][1].set_xlabel("digit")
-    figure.tight_layout()
     return figure

@@ -53,6 +53,8 @@ if not in_notebook():
         import tensorflow as tf
 
         tf.config.list_physical_devices()
+    # Keras builds a few models in one run; TensorFlow's retracing advice is not for learners.
+    tf.get_logger().setLevel("ERROR")
 
 
 class LessonError(Exception):

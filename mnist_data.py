@@ -227,8 +227,10 @@ def _read_idx_stream(stream, path: Path, expected_ndim: int, stored_size: int | 
     if len(dims_bytes) < 4 * ndim:
         raise DataError(f"{path}: truncated IDX header")
     shape = struct.unpack(f">{ndim}I", dims_bytes)
-    if shape[0] > MAX_EXAMPLES or (ndim == 3 and tuple(shape[1:]) != IMAGE_SHAPE):
-        raise DataError(f"{path}: IDX header declares shape {shape}, expected (N, 28, 28) or (N,)")
+    if ndim == 3 and tuple(shape[1:]) != IMAGE_SHAPE:
+        raise DataError(f"{path}: IDX header declares shape {shape}, expected (N, 28, 28)")
+    if shape[0] > MAX_EXAMPLES:
+        raise DataError(f"{path}: IDX header declares {shape[0]} examples, an implausible count")
     nbytes = int(np.prod(shape, dtype=np.int64))
     header_size = 4 + 4 * ndim
     if stored_size is not None and stored_size != header_size + nbytes:

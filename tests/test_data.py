@@ -145,8 +145,8 @@ def idx_folder_with(folder, name, data: bytes):
 
 
 def forged_header(folder):
-    """An image file whose header declares a billion digits but holds a few bytes."""
-    header = struct.pack(">BBBBIII", 0, 0, 8, 3, 1_000_000_000, 28, 28)
+    """An image file whose header declares a million digits but holds a few bytes."""
+    header = struct.pack(">BBBBIII", 0, 0, 8, 3, 1_000_000, 28, 28)
     return idx_folder_with(folder, "x_train", header + b"\x00" * 100)
 
 
@@ -223,8 +223,12 @@ def test_bad_data_on_the_command_line_is_one_clean_line(case, tmp_path):
 
 def test_forged_header_is_rejected_before_allocating(tmp_path):
     folder = forged_header(tmp_path / "idx")
-    with pytest.raises(DataError, match="declares 784000000000 bytes"):
+    with pytest.raises(DataError, match="declares 784000000 bytes of data but the file holds 100"):
         read_idx(folder / IDX_FILE_NAMES["x_train"], expected_ndim=3)
+    header = struct.pack(">BBBBI", 0, 0, 8, 1, 4_000_000_000)
+    (folder / "labels").write_bytes(header + b"\x01" * 10)
+    with pytest.raises(DataError, match="declares 4000000000 examples"):
+        read_idx(folder / "labels", expected_ndim=1)
 
 
 def test_npz_member_sizes_are_checked_against_the_header(tmp_path):

@@ -14,6 +14,10 @@ EXPECTED_FIGURES = (
     "confusion_matrix_simple.png",
     "confusion_matrix_deep.png",
     "training_history.png",
+    "vanishing_gradients.png",
+    "simple_model_weights.png",
+    "misclassified_deep.png",
+    "softmax_probabilities.png",
 )
 
 
@@ -60,6 +64,38 @@ def test_full_run_metrics_follow_the_schema(full_run):
     assert metrics["models"]["deep"]["output_activation"] == "softmax"
     assert metrics["models"]["simple"]["output_activation"] == "sigmoid"
     assert metrics["environment"]["deterministic_ops"] is True
+
+
+def test_vanishing_gradients_are_measured_on_real_mnist(full_run):
+    _, output_dir = full_run
+    evidence = load_metrics(output_dir)["vanishing_gradient"]
+    assert evidence["hidden_layers"] >= 6
+    for activation in ("sigmoid", "relu"):
+        norms = np.array(evidence[activation])
+        assert len(norms) == evidence["hidden_layers"]
+        assert np.all(np.isfinite(norms)) and np.all(norms > 0)
+    sigmoid, relu = np.array(evidence["sigmoid"]), np.array(evidence["relu"])
+    # Input-side over output-side gradient: tiny for sigmoid, of order one for ReLU.
+    assert (relu[0] / relu[-1]) / (sigmoid[0] / sigmoid[-1]) > 100
+    assert sigmoid[0] / sigmoid[-1] < 1e-2
+    accuracy = evidence["short_training"]["val_accuracy"]
+    assert len(accuracy["sigmoid"]) == len(accuracy["relu"]) >= 2
+    assert accuracy["relu"][-1] > accuracy["sigmoid"][-1] + 0.2
+
+
+def test_most_confused_pairs_come_from_the_confusion_matrix(full_run):
+    _, output_dir = full_run
+    metrics = load_metrics(output_dir)
+    matrix = np.array(metrics["models"]["deep"]["confusion_matrix"])
+    pairs = metrics["most_confused_pairs"]
+    assert pairs, "the deep model is not perfect, so some pair is confused"
+    counts = [pair["times"] for pair in pairs]
+    assert counts == sorted(counts, reverse=True)
+    for pair in pairs:
+        assert pair["true digit"] != pair["predicted as"]
+        assert matrix[pair["true digit"], pair["predicted as"]] == pair["times"]
+    off_diagonal = matrix - np.diag(np.diag(matrix))
+    assert counts[0] == off_diagonal.max()
 
 
 def test_full_run_writes_figures_and_reports(full_run):
