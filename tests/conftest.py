@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 import os
+import struct
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
 LESSON = ROOT / "mnist_classification.py"
@@ -73,6 +75,17 @@ def assert_clean_failure(result, *fragments: str) -> None:
     assert len(lines) == 1, result.stderr
     for fragment in fragments:
         assert fragment.lower() in lines[0].lower(), lines[0]
+
+
+def assert_valid_png(path) -> None:
+    """A whole PNG file: signature, a sensible size, the end chunk, and Pillow can verify it."""
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", path
+    width, height = struct.unpack(">II", data[16:24])
+    assert width >= 100 and height >= 100, (path, width, height)
+    assert data.rstrip(b"\x00")[-8:-4] == b"IEND", f"{path} is cut short"
+    with Image.open(path) as image:
+        image.verify()
 
 
 def load_metrics(output_dir: Path) -> dict:

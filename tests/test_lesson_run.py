@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import struct
-
 import numpy as np
 import pytest
 
-from conftest import load_metrics, run_lesson
+from conftest import assert_valid_png, load_metrics, run_lesson
 
 EXPECTED_FIGURES = (
     "sample_digits.png",
@@ -19,18 +17,6 @@ EXPECTED_FIGURES = (
     "misclassified_deep.png",
     "softmax_probabilities.png",
 )
-
-
-def assert_valid_png(path):
-    data = path.read_bytes()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n", path
-    width, height = struct.unpack(">II", data[16:24])
-    assert width >= 100 and height >= 100, (path, width, height)
-    assert data.rstrip(b"\x00")[-8:-4] == b"IEND", f"{path} is cut short"
-    from PIL import Image
-
-    with Image.open(path) as image:
-        image.verify()
 
 
 def test_full_run_meets_accuracy_targets(full_run):

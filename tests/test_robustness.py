@@ -10,8 +10,15 @@ import sys
 import time
 
 import pytest
-from conftest import LESSON, ROOT, assert_clean_failure, load_metrics, run_lesson
-from test_lesson_run import assert_valid_png
+
+from conftest import (
+    LESSON,
+    ROOT,
+    assert_clean_failure,
+    assert_valid_png,
+    load_metrics,
+    run_lesson,
+)
 
 REPRODUCIBLE_KEYS = ("test_accuracy", "test_loss", "confusion_matrix", "history")
 
