@@ -116,3 +116,23 @@ def probability_bars(images, probabilities, labels):
         bar_axis.set_ylabel("probability", fontsize=8)
     axes[-1][1].set_xlabel("digit")
     return figure
+
+
+def photo_round_trip(photos, seen, probabilities, labels):
+    """Top row: images as a user would photograph them. Bottom row: the 28x28 the model saw,
+    with its answer."""
+    count = len(photos)
+    figure, axes = plt.subplots(2, count, figsize=(2 * count, 4.3), squeeze=False)
+    for column, (photo, image, probs, label) in enumerate(zip(photos, seen, probabilities, labels)):
+        axes[0, column].imshow(photo, cmap="gray", vmin=0, vmax=255)
+        axes[0, column].set_title(f"photo of a {label}", fontsize=9)
+        axes[1, column].imshow(image, cmap="gray_r", vmin=0, vmax=1)
+        answer = int(np.argmax(probs))
+        axes[1, column].set_title(f"model: {answer} ({probs[answer]:.0%})", fontsize=9)
+    for axis in axes.flat:
+        axis.set_xticks([])
+        axis.set_yticks([])
+    axes[0, 0].set_ylabel("your image")
+    axes[1, 0].set_ylabel("what the model sees")
+    figure.tight_layout()
+    return figure

@@ -195,7 +195,7 @@ def configure(parameters: dict) -> Settings:
         settings = _settings(parameters)
     else:
         settings = settings_from_command_line(parameters)
-        _install_script_handlers()
+        install_script_handlers()
         if not settings.show:
             import matplotlib
 
@@ -267,7 +267,7 @@ def _report_user_errors(kind, error, tb):
         sys.__excepthook__(kind, error, tb)
 
 
-def _install_script_handlers() -> None:
+def install_script_handlers() -> None:
     signal.signal(signal.SIGINT, _on_interrupt)
     sys.excepthook = _report_user_errors
 
@@ -322,6 +322,10 @@ class OutputFolder:
 
     def save_figure(self, figure, name: str) -> Path:
         return self.write(name, lambda path: figure.savefig(path, format="png", dpi=100))
+
+    def save_image(self, image, name: str) -> Path:
+        """A Pillow image as PNG."""
+        return self.write(name, lambda path: image.save(path, format="PNG"))
 
     def save_model(self, model, name: str) -> Path:
         return self.write(name, model.save)

@@ -4,6 +4,11 @@
 #     cell_metadata_filter: tags,-all
 #     formats: ipynb,py:percent
 #     notebook_metadata_filter: kernelspec,jupytext
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -46,9 +51,11 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 from keras import layers
+from PIL import Image
 from sklearn.metrics import classification_report, confusion_matrix
 
 import lesson_plots
+from digit_preprocessing import prepare_image, render_as_photo
 from mnist_data import load_mnist
 
 settings = lesson_runtime.configure(globals())
@@ -396,6 +403,35 @@ figure = lesson_plots.probability_bars(
     x_test_images[examples], deep_probabilities[examples], y_test[examples]
 )
 outputs.save_figure(figure, "softmax_probabilities.png")
+lesson_runtime.show(figure, settings)
+
+# %% [markdown]
+# ## 11. Try it on your own handwriting
+#
+# A photo of a digit written on paper looks nothing like an MNIST digit: dark ink on white paper,
+# much larger, anywhere in the picture, with shadows and grain. Squashed straight to 28×28 it
+# becomes a small grey smudge the model has never seen. `digit_preprocessing.prepare_image`
+# repeats the steps MNIST's makers used instead: invert dark-on-light, crop to the ink, scale it
+# to fit a 20×20 box keeping its aspect ratio, and centre it by its centre of mass in 28×28.
+#
+# Below, test digits are saved as PNG files that look like such photos, then read back and
+# classified through that same function; the lower row shows what the model saw. To try your
+# own, photograph one digit written with a dark pen on white paper and run
+# `python predict_digits.py my_digit.jpg --save-preprocessed seen/`.
+
+# %%
+rng = np.random.default_rng(settings.seed)
+photo_paths, photo_labels = [], []
+for index in rng.choice(len(x_test_images), size=6, replace=False):
+    photo = render_as_photo(x_test_images[index], rng)
+    photo_paths.append(outputs.save_image(photo, f"handwriting_examples/test_digit_{index}.png"))
+    photo_labels.append(int(y_test[index]))
+
+seen = np.stack([prepare_image(path) for path in photo_paths])
+photo_probabilities = deep_model.predict(seen.reshape(len(seen), 784), verbose=0)
+photos = [np.asarray(Image.open(path)) for path in photo_paths]
+figure = lesson_plots.photo_round_trip(photos, seen, photo_probabilities, photo_labels)
+outputs.save_figure(figure, "own_handwriting_round_trip.png")
 lesson_runtime.show(figure, settings)
 
 # %% [markdown]

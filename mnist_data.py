@@ -140,7 +140,7 @@ def _read_npy_member(
                 shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(member)
             else:
                 raise ValueError(f"unsupported .npy format version {major}")
-        except (ValueError, SyntaxError, TypeError, EOFError) as error:
+        except Exception as error:  # numpy parses the header with ast/tokenize: any failure
             raise DataError(f"{where}: not a valid .npy array ({_describe(error)})") from None
         images = name.startswith("x")
         if images and dtype != np.uint8:

@@ -1,0 +1,182 @@
+"""Turn a photo or scan of a handwritten digit into a 28x28 input the MNIST models understand.
+
+MNIST digits were made in a specific way: light ink on a dark background, the digit's bounding
+box scaled to fit 20x20 pixels keeping its aspect ratio (with anti-aliasing), then placed in a
+28x28 field so that its centre of mass sits at the centre. A user's image must go through the
+same steps, or a model that is 98% right on MNIST guesses on it.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+MAX_PIXELS = 50_000_000  # larger than any phone photo; a bigger claim is a decompression bomb
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+FIELD, BOX = 28, 20  # MNIST: a 28x28 field, digits scaled to fit a 20x20 box
+INK_LEVEL = 0.25  # after contrast stretching, darker than this is paper, grain or shadow
+MIN_CONTRAST = 0.15  # ink must differ this much from the paper, or the image is blank
+
+
+class ImageError(Exception):
+    """An image that cannot be classified; the message is one line."""
+
+
+def load_grayscale(path: str | os.PathLike) -> np.ndarray:
+    """The image at ``path`` as 2-D float32 brightness in [0, 1] (0 black, 1 white)."""
+    path = Path(path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                width, height = image.size
+                if width * height > MAX_PIXELS:
+                    raise ImageError(
+                        f"{width}x{height} pixels is more than the {MAX_PIXELS:,} allowed"
+                    )
+                image = ImageOps.exif_transpose(image)  # phone photos are often stored sideways
+                if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+                    # Strokes drawn on a transparent canvas: put them on white paper.
+                    image = image.convert("RGBA")
+                    paper = Image.new("RGBA", image.size, "white")
+                    image = Image.alpha_composite(paper, image)
+                pixels = np.asarray(image.convert("L"), dtype=np.float32) / 255.0
+    except ImageError:
+        raise
+    except FileNotFoundError:
+        raise ImageError("no such file") from None
+    except IsADirectoryError:
+        raise ImageError("a folder, not an image") from None
+    except UnidentifiedImageError:
+        message = "empty file" if path.stat().st_size == 0 else "not an image Pillow can read"
+        raise ImageError(message) from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageError(f"more than the {MAX_PIXELS:,} pixels allowed") from None
+    except (OSError, ValueError, SyntaxError, EOFError) as error:
+        reason = " ".join(str(error).split()) or type(error).__name__
+        raise ImageError(f"unreadable image ({reason})") from None
+    if pixels.ndim != 2 or min(pixels.shape) < 1:
+        raise ImageError(f"unusable image shape {pixels.shape}")
+    return pixels
+
+
+def to_mnist(grayscale: np.ndarray) -> np.ndarray:
+    """MNIST-style 28x28 float32 image (ink 1, background 0) from a 2-D brightness array."""
+    ink = ink_intensity(grayscale)
+    rows, cols = ink_bounding_box(ink)
+    digit = ink[rows, cols]
+    digit = np.where(digit >= INK_LEVEL, digit, 0.0)  # drop paper grain inside the box
+    return centre_by_mass(fit_in_box(digit, BOX), FIELD)
+
+
+def ink_intensity(grayscale: np.ndarray) -> np.ndarray:
+    """Ink as bright-on-dark in [0, 1], whatever the polarity and contrast of the original.
+
+    The paper is what fills the image's border. Dark ink on light paper (the usual photo or
+    scan) is inverted; light ink on a dark background (MNIST's own style) is kept.
+    """
+    image = np.asarray(grayscale, dtype=np.float32)
+    if image.ndim != 2 or image.size == 0 or not np.all(np.isfinite(image)):
+        raise ImageError(f"expected a 2-D image of finite values, got shape {image.shape}")
+    border = np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]])
+    paper = float(np.median(border))
+    ink = (1.0 - image) if paper > 0.5 else image
+    paper_ink = 1.0 - paper if paper > 0.5 else paper
+    strongest = float(np.percentile(ink, 99.9)) if ink.size > 1000 else float(ink.max())
+    if strongest - paper_ink < MIN_CONTRAST:
+        raise ImageError("no ink found (a blank page?)")
+    return np.clip((ink - paper_ink) / (strongest - paper_ink), 0.0, 1.0)
+
+
+def ink_bounding_box(ink: np.ndarray, trim: float = 0.002) -> tuple[slice, slice]:
+    """Rows and columns holding the ink, ignoring faint noise and a few stray specks.
+
+    ``trim`` is the share of ink mass that may lie outside the box at each side, so that a speck
+    of dust far from the digit does not stretch the box.
+    """
+    mask = ink >= INK_LEVEL
+    if not mask.any():
+        raise ImageError("no ink found (a blank page?)")
+
+    def span(counts: np.ndarray) -> slice:
+        cumulative = np.cumsum(counts) / counts.sum()
+        start = int(np.searchsorted(cumulative, trim, side="right"))
+        stop = int(np.searchsorted(cumulative, 1.0 - trim, side="left")) + 1
+        return slice(start, max(stop, start + 1))
+
+    return span(mask.sum(axis=1)), span(mask.sum(axis=0))
+
+
+def fit_in_box(digit: np.ndarray, box: int) -> np.ndarray:
+    """Scale so that the longer side is ``box`` pixels, keeping the aspect ratio.
+
+    Lanczos resampling averages over every source pixel a target pixel covers, which gives the
+    soft grey edges MNIST digits have instead of the jagged ones of picking single pixels.
+    """
+    height, width = digit.shape
+    scale = box / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    resized = Image.fromarray(digit.astype(np.float32), mode="F").resize(
+        size, Image.Resampling.LANCZOS
+    )
+    scaled = np.clip(np.asarray(resized, dtype=np.float32), 0.0, 1.0)
+    peak = scaled.max()
+    if peak <= 0:
+        raise ImageError("no ink found (a blank page?)")
+    return scaled / peak  # thin pen strokes get as bright as MNIST's thick ones
+
+
+def centre_by_mass(digit: np.ndarray, field: int) -> np.ndarray:
+    """Place ``digit`` in a ``field``x``field`` image with its centre of mass at the centre."""
+    height, width = digit.shape
+    rows, cols = np.indices(digit.shape)
+    mass = digit.sum()
+    centre_row, centre_col = (rows * digit).sum() / mass, (cols * digit).sum() / mass
+    top = int(np.clip(round(field / 2 - centre_row), 0, field - height))
+    left = int(np.clip(round(field / 2 - centre_col), 0, field - width))
+    placed = np.zeros((field, field), dtype=np.float32)
+    placed[top : top + height, left : left + width] = digit
+    return placed
+
+
+def prepare_image(path: str | os.PathLike) -> np.ndarray:
+    """Load an image file and preprocess it like MNIST: a 28x28 float32 array in [0, 1]."""
+    return to_mnist(load_grayscale(path))
+
+
+def naive_resize(path: str | os.PathLike) -> np.ndarray:
+    """What a first attempt does: grayscale, invert, squash the whole image to 28x28.
+
+    Kept to show, in the tests and the lesson, why the MNIST-style steps above matter."""
+    image = Image.fromarray((load_grayscale(path) * 255).astype(np.uint8))
+    return 1.0 - np.asarray(image.resize((FIELD, FIELD)), dtype=np.float32) / 255.0
+
+
+def image_files(inputs: list[str | os.PathLike]) -> list[Path]:
+    """The files named, with each folder replaced by the image files in it (sorted)."""
+    files = []
+    for item in map(Path, inputs):
+        if item.is_dir():
+            files += sorted(p for p in item.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        else:
+            files.append(item)
+    return files
+
+
+def render_as_photo(digit: np.ndarray, rng: np.random.Generator, scale: int = 6) -> Image.Image:
+    """An MNIST digit made to look like a user's picture: dark ink on white paper, larger,
+    off-centre, with light noise. For the lesson's demonstration and the tests."""
+    ink = Image.fromarray(np.asarray(digit, dtype=np.uint8)).resize(
+        (FIELD * scale, FIELD * scale), Image.Resampling.BICUBIC
+    )
+    canvas_width, canvas_height = FIELD * scale * 2, int(FIELD * scale * 1.6)
+    paper = np.full((canvas_height, canvas_width), 235.0)
+    left = int(rng.integers(0, canvas_width - ink.width))
+    top = int(rng.integers(0, canvas_height - ink.height))
+    paper[top : top + ink.height, left : left + ink.width] -= np.asarray(ink) * (215 / 255)
+    paper += rng.normal(0, 6, paper.shape)
+    return Image.fromarray(np.clip(paper, 0, 255).astype(np.uint8))

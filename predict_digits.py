@@ -1,0 +1,121 @@
+"""Classify your own handwritten digits with the model the lesson trained.
+
+    python predict_digits.py my_digit.jpg photos/ [--model PATH] [--json] [--save-preprocessed DIR]
+
+Each image is prepared the way MNIST digits were made (see digit_preprocessing.py). An image that
+cannot be read or holds no ink gets an error entry; the others are still classified. The exit
+status is 0 when every image was classified, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import lesson_runtime  # first: it keeps TensorFlow's start-up log lines out of the output
+
+# isort: split
+import numpy as np
+from PIL import Image
+
+from digit_preprocessing import ImageError, image_files, prepare_image
+
+DEFAULT_MODEL = Path("outputs") / "models" / "deep.keras"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        description="Classify photos or scans of handwritten digits (one digit per image) with "
+        "the deep model that mnist_classification.py trained.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("images", nargs="+", help="image files, or folders of them")
+    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="a trained .keras model")
+    parser.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
+    parser.add_argument(
+        "--save-preprocessed",
+        type=Path,
+        metavar="DIR",
+        help="write the 28x28 image the model sees for each input as a PNG in DIR",
+    )
+    return parser
+
+
+def load_model(path: Path):
+    """The trained model, loaded in Keras' safe mode (no arbitrary code from the file)."""
+    import keras
+
+    if not path.is_file():
+        raise lesson_runtime.LessonError(
+            f"model {path} not found: train it first with `python mnist_classification.py`"
+        )
+    try:
+        return keras.saving.load_model(path, safe_mode=True)
+    except Exception as error:  # zip, h5 and deserialization errors all say "not a model"
+        reason = " ".join(str(error).split())[:200] or type(error).__name__
+        raise lesson_runtime.LessonError(f"model {path} cannot be loaded ({reason})") from None
+
+
+def classify(paths: list[Path], model, save_to: lesson_runtime.OutputFolder | None) -> list[dict]:
+    """One result per path, in order: the digit, its probability and the top 3, or an error."""
+    results = [
+        {"path": str(path), "digit": None, "confidence": None, "top3": [], "error": None}
+        for path in paths
+    ]
+    prepared = {}
+    for index, path in enumerate(paths):
+        try:
+            prepared[index] = prepare_image(path)
+        except ImageError as error:
+            results[index]["error"] = str(error)
+    if prepared:
+        batch = np.stack(list(prepared.values())).reshape(len(prepared), 784)
+        probabilities = model.predict(batch, verbose=0)
+        for index, probs in zip(prepared, probabilities):
+            top3 = np.argsort(probs)[::-1][:3]
+            results[index].update(
+                digit=int(top3[0]),
+                confidence=round(float(probs[top3[0]]), 6),
+                top3=[[int(digit), round(float(probs[digit]), 6)] for digit in top3],
+            )
+    if save_to is not None:
+        for index, image in prepared.items():
+            pixels = Image.fromarray(np.round(image * 255).astype(np.uint8))
+            save_to.save_image(pixels, f"{index:03d}_{paths[index].stem}.png")
+    return results
+
+
+def format_table(results: list[dict]) -> str:
+    width = max(len("image"), *(len(result["path"]) for result in results))
+    lines = [f"{'image':<{width}}  digit  confidence  top 3"]
+    for result in results:
+        if result["error"]:
+            lines.append(f"{result['path']:<{width}}      -           -  error: {result['error']}")
+        else:
+            top3 = ", ".join(f"{digit} {prob:.1%}" for digit, prob in result["top3"])
+            lines.append(
+                f"{result['path']:<{width}}  {result['digit']:>5}  {result['confidence']:>10.1%}"
+                f"  {top3}"
+            )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    lesson_runtime.install_script_handlers()
+    save_to = None
+    if args.save_preprocessed is not None:
+        save_to = lesson_runtime.OutputFolder(args.save_preprocessed)
+        save_to.check_writable()
+    paths = image_files(args.images)
+    if not paths:
+        raise lesson_runtime.LessonError("no image files found in " + ", ".join(args.images))
+    results = classify(paths, load_model(args.model), save_to)
+    print(json.dumps(results, indent=2) if args.json else format_table(results))
+    return 0 if all(result["error"] is None for result in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
