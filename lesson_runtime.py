@@ -46,15 +46,14 @@ def in_notebook() -> bool:
     return "ipykernel" in sys.modules
 
 
-if not in_notebook():
-    # TensorFlow's C++ runtime logs its start-up (oneDNN, CUDA probing) before its log level
-    # applies; a learner should read the lesson's output, not that.
-    with _stderr_silenced():
-        import tensorflow as tf
+# TensorFlow's C++ runtime logs its start-up (oneDNN, CUDA probing) before its log level applies,
+# and Jupyter shows what C++ writes to stderr too; a learner should read the lesson, not that.
+with _stderr_silenced():
+    import tensorflow as tf
 
-        tf.config.list_physical_devices()
-    # Keras builds a few models in one run; TensorFlow's retracing advice is not for learners.
-    tf.get_logger().setLevel("ERROR")
+    tf.config.list_physical_devices()
+# Keras builds a few models in one run; TensorFlow's retracing advice is not for learners.
+tf.get_logger().setLevel("ERROR")
 
 
 class LessonError(Exception):

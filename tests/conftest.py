@@ -20,10 +20,16 @@ ROOT = Path(__file__).resolve().parent.parent
 LESSON = ROOT / "mnist_classification.py"
 
 
+KERAS_CACHE = Path.home() / ".keras" / "datasets" / "mnist.npz"
+
+
 def mnist_path_or_skip() -> Path:
+    """$MNIST_PATH, else the copy Keras downloaded when you ran the lesson online."""
     value = os.environ.get("MNIST_PATH")
     if value and Path(value).exists():
         return Path(value)
+    if not value and KERAS_CACHE.is_file():
+        return KERAS_CACHE
     message = f"real MNIST not found: set MNIST_PATH (now {value!r}) to mnist.npz or an IDX folder"
     if os.environ.get("MNIST_REQUIRED") == "1":
         pytest.fail(message)

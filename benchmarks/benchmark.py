@@ -1,0 +1,295 @@
+"""Measure the lesson against the recipes people use instead, on the same machine and data.
+
+    python benchmarks/benchmark.py --data PATH/mnist.npz [--seeds 0 1 2]
+
+Every recipe runs as its own process, once per seed, interleaved so that a slow minute of the
+machine hits all recipes alike. The lesson itself is run (not a copy of its code), so the numbers
+are those of what users run. Writes benchmarks/results.json and benchmarks/results.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+LESSON = ROOT / "mnist_classification.py"
+
+# name: (command after the Python interpreter, what the command reports)
+RECIPES = {
+    "project": ([str(LESSON)], "lesson"),
+    "seed": ([str(HERE / "classic_tutorial.py")], "classic"),
+    "tf_quickstart": ([str(HERE / "other_recipes.py"), "tf_quickstart"], "single"),
+    "sklearn_mlp": ([str(HERE / "other_recipes.py"), "sklearn_mlp"], "single"),
+    "sklearn_logreg": ([str(HERE / "other_recipes.py"), "sklearn_logreg"], "single"),
+}
+
+TARGETS = {
+    "deep accuracy >= 98.5%": lambda r: r["project_deep"]["test_accuracy_median"] >= 0.985,
+    "deep training <= 0.35 x classic deep": lambda r: ratio(r, "project_deep", "seed_deep") <= 0.35,
+    "simple accuracy >= 92.5%": lambda r: r["project_simple"]["test_accuracy_median"] >= 0.925,
+    "simple training <= 0.25 x classic simple": (
+        lambda r: ratio(r, "project_simple", "seed_simple") <= 0.25
+    ),
+    "whole script <= 0.5 x classic script": (
+        lambda r: (
+            r["project_deep"]["script_seconds_median"]
+            <= 0.5 * r["seed_deep"]["script_seconds_median"]
+        )
+    ),
+    "peak RSS <= 1.5 GB": lambda r: r["project_deep"]["peak_rss_mb"] <= 1500,
+}
+
+
+class BenchmarkError(Exception):
+    """A problem the user can fix (data path, a recipe that fails); reported as one line."""
+
+
+def ratio(recipes: dict, name: str, baseline: str) -> float:
+    return recipes[name]["train_seconds_median"] / recipes[baseline]["train_seconds_median"]
+
+
+def run_measured(command: list[str], env: dict) -> tuple[str, float, float]:
+    """Run ``command``; return its stdout, wall seconds and peak resident memory in MB."""
+    with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr:
+        start = time.perf_counter()
+        process = subprocess.Popen(command, stdout=stdout, stderr=stderr, env=env, cwd=ROOT)
+        _, status, usage = os.wait4(process.pid, 0)  # this child's own peak RSS, in kB
+        wall = time.perf_counter() - start
+        process.returncode = os.waitstatus_to_exitcode(status)
+        stdout.seek(0)
+        stderr.seek(0)
+        output, errors = stdout.read(), stderr.read()
+    if process.returncode != 0:
+        last = errors.strip().splitlines()[-1:] or ["(no message)"]
+        raise BenchmarkError(f"{' '.join(command[1:3])} failed: {last[0]}")
+    return output, wall, usage.ru_maxrss / 1024
+
+
+def reported(output: str) -> dict:
+    for line in output.splitlines():
+        if line.startswith("BENCHMARK_RESULT "):
+            return json.loads(line.removeprefix("BENCHMARK_RESULT "))
+    raise BenchmarkError("a recipe printed no BENCHMARK_RESULT line")
+
+
+def run_recipe(name: str, data: str, seed: int, quick: bool, scratch: Path) -> dict[str, dict]:
+    """One run of one recipe: {entry name: measurements}."""
+    arguments, kind = RECIPES[name]
+    command = [sys.executable, *arguments, "--data", data, "--seed", str(seed)]
+    env = {**os.environ, "MPLBACKEND": "Agg", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    if kind == "lesson":
+        output_dir = scratch / f"lesson_{seed}"
+        command += ["--output-dir", str(output_dir)] + (["--quick"] if quick else [])
+        _, wall, rss = run_measured(command, env)
+        metrics = json.loads((output_dir / "metrics.json").read_text())
+        script = {"script_seconds": wall, "peak_rss_mb": rss}
+        return {
+            f"project_{model}": {
+                "test_accuracy": metrics["models"][model]["test_accuracy"],
+                "train_seconds": metrics["models"][model]["train_seconds"],
+                "params": metrics["models"][model]["params"],
+                "epochs": metrics["models"][model]["epochs"],
+                "train_examples": metrics["dataset"]["n_train"],
+                **script,
+            }
+            for model in ("simple", "deep")
+        }
+    output, wall, rss = run_measured(command, env)
+    result = reported(output)
+    script = {"script_seconds": wall, "peak_rss_mb": rss}
+    if kind == "classic":
+        return {f"seed_{model}": {**result[model], **script} for model in ("simple", "deep")}
+    return {name: {**result, **script}}
+
+
+def summarize(runs: list[dict]) -> dict:
+    """Medians over seeds, and every run's numbers for whoever wants to look closer."""
+    summary = {
+        "test_accuracy_median": statistics.median(run["test_accuracy"] for run in runs),
+        "train_seconds_median": statistics.median(run["train_seconds"] for run in runs),
+        "script_seconds_median": statistics.median(run["script_seconds"] for run in runs),
+        "peak_rss_mb": statistics.median(run["peak_rss_mb"] for run in runs),
+        "peak_rss_mb_max": max(run["peak_rss_mb"] for run in runs),
+        "runs": runs,
+    }
+    for key in ("params", "epochs", "train_examples"):
+        if key in runs[0]:
+            summary[key] = runs[0][key]
+    return summary
+
+
+def sgemm_gflops(size: int = 4096, repeats: int = 5) -> float:
+    """The machine's float32 matrix-multiply rate with NumPy: median of ``repeats`` products."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    a = rng.random((size, size), dtype=np.float32)
+    b = rng.random((size, size), dtype=np.float32)
+    a @ b  # warm up threads and caches
+    seconds = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        a @ b
+        seconds.append(time.perf_counter() - start)
+    return 2 * size**3 / statistics.median(seconds) / 1e9
+
+
+VERSIONS_SCRIPT = """
+import json, keras, sklearn, tensorflow as tf
+gpus = [device.name for device in tf.config.list_physical_devices("GPU")]
+print(json.dumps({"tensorflow": tf.__version__, "keras": keras.__version__,
+                  "scikit_learn": sklearn.__version__, "gpus": gpus}))
+"""
+
+
+def machine() -> dict:
+    import numpy as np
+
+    info = {
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "cores": os.cpu_count(),
+        "numpy": np.__version__,
+    }
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
+                 if line.startswith("model name")]  # fmt: skip
+        info["cpu"] = names[0] if names else platform.processor()
+    else:
+        info["cpu"] = platform.processor() or platform.machine()
+    versions = subprocess.run(
+        [sys.executable, "-c", VERSIONS_SCRIPT],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    if versions.returncode == 0:
+        info.update(json.loads(versions.stdout.strip().splitlines()[-1]))
+    return info
+
+
+def markdown_table(results: dict) -> str:
+    recipes = results["recipes"]
+    lines = [
+        f"Measured on {results['machine']['cpu']} ({results['machine']['cores']} cores), "
+        f"{len(results['seeds'])} seeds, medians; {results['date']}.",
+        "",
+        "| recipe | test accuracy | training s | whole script s | peak RSS MB |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name, entry in recipes.items():
+        lines.append(
+            f"| {name} | {entry['test_accuracy_median']:.2%} | "
+            f"{entry['train_seconds_median']:.1f} | {entry['script_seconds_median']:.1f} | "
+            f"{entry['peak_rss_mb']:.0f} |"
+        )
+    lines += [
+        "",
+        f"NumPy float32 matmul peak: {results['sgemm_gflops']:.0f} GFLOP/s; the deep model trains "
+        f"at {results['deep_gflops']:.0f} GFLOP/s, "
+        f"{results['deep_fraction_of_sgemm_peak']:.0%} of it.",
+        "",
+        "| target | met |",
+        "|---|---|",
+    ]
+    lines += [
+        f"| {target} | {'yes' if met else 'no'} |" for target, met in results["targets"].items()
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def write_atomically(path: Path, text: str) -> None:
+    temporary = path.with_name(f".{path.name}.part")
+    temporary.write_text(text)
+    os.replace(temporary, path)
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Benchmark the lesson's models against the classic tutorial, TensorFlow's "
+        "quickstart and scikit-learn, on real MNIST.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "--data",
+        default=os.environ.get("MNIST_PATH"),
+        help="mnist.npz or a folder of IDX files (default: $MNIST_PATH)",
+    )
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument(
+        "--recipes", nargs="+", choices=sorted(RECIPES), default=list(RECIPES), metavar="NAME"
+    )
+    parser.add_argument("--output", type=Path, default=HERE / "results.json")
+    parser.add_argument(
+        "--quick", action="store_true", help="the lesson in --quick mode: a smoke test of this tool"
+    )
+    args = parser.parse_args(argv)
+    if not args.data:
+        parser.error("pass --data PATH or set MNIST_PATH (a keras mnist.npz or an IDX folder)")
+    if not Path(args.data).exists():
+        parser.error(f"--data {args.data}: no such file or folder")
+    if "project" in args.recipes and "seed" not in args.recipes:
+        args.recipes.append("seed")  # the targets are ratios to the classic recipe
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    runs: dict[str, list[dict]] = {}
+    with tempfile.TemporaryDirectory(prefix="mnist_benchmark_") as scratch:
+        for seed in args.seeds:
+            for name in args.recipes:
+                print(f"seed {seed}: {name} ...", end=" ", flush=True)
+                for entry, measured in run_recipe(
+                    name, args.data, seed, args.quick, Path(scratch)
+                ).items():
+                    runs.setdefault(entry, []).append(measured)
+                print("done", flush=True)
+    gflops = sgemm_gflops()
+    recipes = {name: summarize(entries) for name, entries in runs.items()}
+    results = {
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": machine(),
+        "seeds": args.seeds,
+        "quick": args.quick,
+        "sgemm_gflops": gflops,
+        "recipes": recipes,
+    }
+    if "project_deep" in recipes:
+        deep = recipes["project_deep"]
+        rate = 6 * deep["params"] * deep["train_examples"] * deep["epochs"]
+        results["deep_gflops"] = rate / deep["train_seconds_median"] / 1e9
+        results["deep_fraction_of_sgemm_peak"] = results["deep_gflops"] / gflops
+        results["targets"] = {target: bool(check(recipes)) for target, check in TARGETS.items()}
+        results["targets"]["deep training >= 45% of matmul peak"] = (
+            results["deep_fraction_of_sgemm_peak"] >= 0.45
+        )
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    write_atomically(args.output, json.dumps(results, indent=2) + "\n")
+    if "targets" in results:
+        table = markdown_table(results)
+        write_atomically(args.output.with_suffix(".md"), table)
+        print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except BenchmarkError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        print("\ninterrupted: no results written", file=sys.stderr)
+        sys.exit(130)

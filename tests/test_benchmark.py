@@ -1,0 +1,97 @@
+"""The benchmark tool: its measurement helpers, its report, and one real (small) run."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+
+from conftest import ROOT, run_script
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import benchmark  # noqa: E402
+
+BENCHMARK = ROOT / "benchmarks" / "benchmark.py"
+
+
+def test_peak_memory_is_measured_per_process():
+    allocate = "import numpy as np; a = np.ones(300 * 2**20 // 8); print('BENCHMARK_RESULT {}')"
+    _, wall, small = benchmark.run_measured([sys.executable, "-c", "pass"], {})
+    _, _, large = benchmark.run_measured([sys.executable, "-c", allocate], {})
+    assert wall > 0
+    assert large - small > 250  # MB: the 300 MB array, not the biggest child so far
+
+
+def test_failing_recipe_is_one_line():
+    with pytest.raises(benchmark.BenchmarkError, match="failed: ValueError: broken"):
+        benchmark.run_measured([sys.executable, "-c", "raise ValueError('broken')"], {})
+
+
+def fake_results():
+    def entry(accuracy, seconds, script, rss):
+        return {
+            "test_accuracy_median": accuracy,
+            "train_seconds_median": seconds,
+            "script_seconds_median": script,
+            "peak_rss_mb": rss,
+        }
+
+    recipes = {
+        "project_simple": entry(0.93, 2.0, 30.0, 1400),
+        "project_deep": entry(0.986, 10.0, 30.0, 1400),
+        "seed_simple": entry(0.928, 10.0, 70.0, 1900),
+        "seed_deep": entry(0.978, 40.0, 70.0, 1900),
+    }
+    return recipes
+
+
+def test_targets_are_ratios_measured_in_the_same_run():
+    recipes = fake_results()
+    met = {name: bool(check(recipes)) for name, check in benchmark.TARGETS.items()}
+    assert all(met.values()), met
+    recipes["project_deep"]["train_seconds_median"] = 15.0  # 0.375 x the classic 40 s
+    assert not benchmark.TARGETS["deep training <= 0.35 x classic deep"](recipes)
+    recipes["project_deep"]["peak_rss_mb"] = 1600
+    assert not benchmark.TARGETS["peak RSS <= 1.5 GB"](recipes)
+
+
+def test_markdown_table_lists_every_recipe_and_target():
+    recipes = fake_results()
+    results = {
+        "machine": {"cpu": "Test CPU", "cores": 2},
+        "seeds": [0, 1, 2],
+        "date": "2026-11-25",
+        "recipes": recipes,
+        "sgemm_gflops": 200.0,
+        "deep_gflops": 100.0,
+        "deep_fraction_of_sgemm_peak": 0.5,
+        "targets": {"deep accuracy >= 98.5%": True, "peak RSS <= 1.5 GB": False},
+    }
+    table = benchmark.markdown_table(results)
+    for name in recipes:
+        assert f"| {name} |" in table
+    assert "| project_deep | 98.60% | 10.0 | 30.0 | 1400 |" in table
+    assert "| peak RSS <= 1.5 GB | no |" in table and "50%" in table
+
+
+def test_benchmark_runs_a_recipe_and_writes_results(mnist_path, tmp_path):
+    output = tmp_path / "results.json"
+    result = run_script(
+        BENCHMARK, "--data", mnist_path, "--seeds", "0", "--recipes", "sklearn_mlp",
+        "--output", output, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    results = json.loads(output.read_text())
+    assert results["sgemm_gflops"] > 1
+    assert results["machine"]["cores"] >= 1 and results["machine"]["tensorflow"]
+    mlp = results["recipes"]["sklearn_mlp"]
+    assert 0.9 < mlp["test_accuracy_median"] <= 1
+    assert mlp["train_seconds_median"] > 0 and mlp["peak_rss_mb"] > 50
+    assert len(mlp["runs"]) == 1
+
+
+def test_benchmark_without_data_is_a_usage_error(tmp_path):
+    result = run_script(BENCHMARK, "--data", tmp_path / "missing.npz", timeout=60)
+    assert result.returncode == 2
+    assert "no such file or folder" in result.stderr and "Traceback" not in result.stderr
