@@ -62,36 +62,40 @@ def gradient_norms_and_learning(norms: dict[str, list], val_accuracy: dict[str, 
     """Left: each hidden layer's gradient norm at initialization (log scale).
     Right: validation accuracy per epoch of the same stacks trained briefly."""
     figure, (norm_axis, accuracy_axis) = plt.subplots(1, 2, figsize=(11, 4))
-    for (name, values), color in zip(norms.items(), sns.color_palette()):
-        layers = np.arange(1, len(values) + 1)
-        norm_axis.semilogy(layers, values, "-o", color=color, label=f"{name} hidden layers")
-    norm_axis.xaxis.set_major_locator(MaxNLocator(integer=True))
-    norm_axis.set_xlabel("hidden layer (1 = next to the input)")
-    norm_axis.set_ylabel("gradient norm of the layer's weights")
-    norm_axis.set_title("Gradients at initialization")
-    for (name, values), color in zip(val_accuracy.items(), sns.color_palette()):
-        epochs = np.arange(1, len(values) + 1)
-        accuracy_axis.plot(epochs, values, "-o", color=color, label=f"{name} hidden layers")
-    accuracy_axis.xaxis.set_major_locator(MaxNLocator(integer=True))
-    accuracy_axis.set_xlabel("epoch")
-    accuracy_axis.set_ylabel("validation accuracy")
-    accuracy_axis.set_title("Learning, same stack and optimizer")
-    for axis in (norm_axis, accuracy_axis):
-        axis.grid(alpha=0.3)
-        axis.legend()
+    _line_per_stack(norm_axis, norms, "hidden layer (1 = next to the input)")
+    norm_axis.set_yscale("log")
+    norm_axis.set(
+        ylabel="gradient norm of the layer's weights", title="Gradients at initialization"
+    )
+    _line_per_stack(accuracy_axis, val_accuracy, "epoch")
+    accuracy_axis.set(ylabel="validation accuracy", title="Learning, same stack and optimizer")
     figure.tight_layout()
     return figure
 
 
-def weight_images(kernel):
+def _line_per_stack(axis, series: dict[str, list], xlabel: str):
+    for (name, values), color in zip(series.items(), sns.color_palette()):
+        axis.plot(
+            np.arange(1, len(values) + 1), values, "-o", color=color, label=f"{name} hidden layers"
+        )
+    axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axis.set_xlabel(xlabel)
+    axis.grid(alpha=0.3)
+    axis.legend()
+
+
+def weight_images(kernel, pixel_usage, min_usage: float = 0.01):
     """The simple model's 784x10 weights as ten 28x28 images: red pixels vote for the digit,
-    blue pixels against it."""
-    limit = float(np.abs(kernel).max())
+    blue pixels against it. Pixels inked in fewer than ``min_usage`` of the training digits are
+    greyed out: their weights were hardly ever used, so they say nothing about the digits."""
+    rarely_used = np.reshape(pixel_usage, (28, 28)) < min_usage
+    limit = float(np.abs(kernel[~rarely_used.ravel()]).max())
+    colors = plt.get_cmap("RdBu_r").copy()
+    colors.set_bad("0.85")
     figure, axes = plt.subplots(2, 5, figsize=(10, 4.4))
     for digit, axis in enumerate(axes.flat):
-        image = axis.imshow(
-            kernel[:, digit].reshape(28, 28), cmap="RdBu_r", vmin=-limit, vmax=limit
-        )
+        weights = np.ma.masked_where(rarely_used, kernel[:, digit].reshape(28, 28))
+        image = axis.imshow(weights, cmap=colors, vmin=-limit, vmax=limit)
         axis.set_title(f"digit {digit}")
         axis.axis("off")
     figure.colorbar(image, ax=axes, shrink=0.8, label="weight")

@@ -17,6 +17,7 @@ import os
 import signal
 import sys
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -266,9 +267,15 @@ def _report_user_errors(kind, error, tb):
         sys.__excepthook__(kind, error, tb)
 
 
+def _one_line_warning(message, category, filename, lineno, line=None) -> str:
+    return f"warning: {message}\n"
+
+
 def install_script_handlers() -> None:
+    """In a script: Ctrl-C and the user's errors become one line; so do warnings."""
     signal.signal(signal.SIGINT, _on_interrupt)
     sys.excepthook = _report_user_errors
+    warnings.formatwarning = _one_line_warning
 
 
 # --- outputs ----------------------------------------------------------------------------------

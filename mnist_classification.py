@@ -51,7 +51,6 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 from keras import layers
-from PIL import Image
 from sklearn.metrics import classification_report, confusion_matrix
 
 import lesson_plots
@@ -77,7 +76,7 @@ y_train = mnist.y_train[: settings.train_examples]
 x_test_images = mnist.x_test[: settings.test_examples]
 y_test = mnist.y_test[: settings.test_examples]
 
-print(f"source: {mnist.source} ({'standard' if mnist.standard else 'NOT the standard'} MNIST)")
+print(f"source: {mnist.source} ({'standard' if mnist.standard else 'not the standard'} MNIST)")
 print(f"training images {x_train_images.shape}, labels {y_train.shape}")
 print(f"test images     {x_test_images.shape}, labels {y_test.shape}")
 print("training examples per digit:", np.bincount(y_train, minlength=10).tolist())
@@ -192,7 +191,7 @@ simple_history, simple_seconds = train(simple_model, settings.simple_epochs, lea
 print(f"trained in {simple_seconds:.1f} s")
 
 # %%
-simple_results, simple_outputs = evaluate(simple_model, "simple")
+simple_results, _ = evaluate(simple_model, "simple")
 
 # %% [markdown]
 # ## 5. The deeper model: ReLU hidden layers and a softmax output
@@ -242,7 +241,7 @@ runs = {
 comparison = pd.DataFrame(
     {
         name: {
-            "hidden activation": activation,
+            "activation": activation,
             "parameters": model.count_params(),
             "epochs": epochs,
             "training seconds": round(seconds, 1),
@@ -287,8 +286,8 @@ def hidden_gradient_norms(model, batch_count=4, batch_size=256):
     loss_function = keras.losses.SparseCategoricalCrossentropy()
     kernels = [layer.kernel for layer in model.layers[:-1]]
     norms = []
-    for batch in range(batch_count):
-        rows = slice(batch * batch_size, (batch + 1) * batch_size)
+    for start in range(0, min(len(x_fit), batch_count * batch_size), batch_size):
+        rows = slice(start, start + batch_size)
         with tf.GradientTape() as tape:
             loss = loss_function(y_fit[rows], model(x_fit[rows], training=True))
         norms.append([float(tf.norm(gradient)) for gradient in tape.gradient(loss, kernels)])
@@ -352,10 +351,12 @@ lesson_runtime.show(figure, settings)
 # The simple model has one weight per pixel and digit, so each digit's 784 weights can be drawn
 # as a 28×28 image: red pixels are evidence *for* that digit, blue pixels evidence *against* it.
 # You can see blurry templates: a ring for 0, a vertical bar for 1, and for each digit the places
-# where its ink differs from the others.
+# where its ink differs from the others. Pixels near the border are almost never inked, so their
+# weights mean nothing; they are greyed out.
 
 # %%
-figure = lesson_plots.weight_images(simple_model.layers[0].kernel.numpy())
+pixel_usage = (x_fit > 0).mean(axis=0)  # how often each pixel holds ink
+figure = lesson_plots.weight_images(simple_model.layers[0].kernel.numpy(), pixel_usage)
 outputs.save_figure(figure, "simple_model_weights.png")
 lesson_runtime.show(figure, settings)
 
@@ -397,7 +398,7 @@ print(confused_pairs.to_string(index=False))
 
 # %%
 least_sure = np.argsort(deep_probabilities.max(axis=1))[:3]
-examples = np.concatenate([np.arange(3), least_sure])
+examples = np.concatenate([np.arange(min(3, len(y_test))), least_sure])
 print("sums of the ten probabilities:", np.round(deep_probabilities[examples].sum(axis=1), 6))
 figure = lesson_plots.probability_bars(
     x_test_images[examples], deep_probabilities[examples], y_test[examples]
@@ -421,15 +422,15 @@ lesson_runtime.show(figure, settings)
 
 # %%
 rng = np.random.default_rng(settings.seed)
-photo_paths, photo_labels = [], []
-for index in rng.choice(len(x_test_images), size=6, replace=False):
+photos, photo_paths, photo_labels = [], [], []
+for index in rng.choice(len(x_test_images), size=min(6, len(x_test_images)), replace=False):
     photo = render_as_photo(x_test_images[index], rng)
+    photos.append(np.asarray(photo))
     photo_paths.append(outputs.save_image(photo, f"handwriting_examples/test_digit_{index}.png"))
     photo_labels.append(int(y_test[index]))
 
 seen = np.stack([prepare_image(path) for path in photo_paths])
 photo_probabilities = deep_model.predict(seen.reshape(len(seen), 784), verbose=0)
-photos = [np.asarray(Image.open(path)) for path in photo_paths]
 figure = lesson_plots.photo_round_trip(photos, seen, photo_probabilities, photo_labels)
 outputs.save_figure(figure, "own_handwriting_round_trip.png")
 lesson_runtime.show(figure, settings)

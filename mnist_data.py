@@ -12,6 +12,7 @@ import gzip
 import hashlib
 import os
 import struct
+import warnings
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -54,6 +55,10 @@ class DataError(Exception):
     """A dataset that is missing, unreadable or not MNIST-shaped; the message is one line."""
 
 
+class NotStandardMnistWarning(UserWarning):
+    """Valid data whose content is not the standard MNIST."""
+
+
 @dataclass(frozen=True)
 class Mnist:
     x_train: np.ndarray
@@ -74,7 +79,15 @@ def load_mnist(path: str | os.PathLike | None = None) -> Mnist:
         path = Path(path).expanduser()
         arrays, source = read_arrays(path), str(path)
     arrays = validate(arrays, source)
-    return Mnist(**arrays, source=source, standard=is_standard_mnist(arrays))
+    standard = is_standard_mnist(arrays)
+    if not standard:
+        warnings.warn(
+            f"{source}: valid digits, but not the standard MNIST (its content differs from the "
+            "published files), so results will differ from the README's",
+            NotStandardMnistWarning,
+            stacklevel=2,
+        )
+    return Mnist(**arrays, source=source, standard=standard)
 
 
 def read_arrays(path: Path) -> dict[str, np.ndarray]:

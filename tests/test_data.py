@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import shutil
 import struct
 import zipfile
@@ -15,6 +16,7 @@ from mnist_data import (
     IDX_FILE_NAMES,
     DataError,
     Mnist,
+    NotStandardMnistWarning,
     is_standard_mnist,
     load_mnist,
     read_idx,
@@ -99,9 +101,24 @@ def test_standard_content_is_identified_whatever_the_container(mnist_path, tmp_p
 
 
 def test_other_valid_data_is_accepted_but_not_called_standard(tmp_path):
-    mnist = load_mnist(write_npz(tmp_path / "small.npz", small_arrays()))
+    with pytest.warns(NotStandardMnistWarning, match="not the standard MNIST"):
+        mnist = load_mnist(write_npz(tmp_path / "small.npz", small_arrays()))
     assert isinstance(mnist, Mnist) and not mnist.standard
     assert mnist.x_train.shape == (24, 28, 28) and mnist.y_test.dtype == np.uint8
+
+
+def test_lesson_runs_on_other_valid_data_with_a_warning(mnist_path, tmp_path):
+    mnist = load_mnist(mnist_path)
+    subset = {"x_train": mnist.x_train[:1200], "y_train": mnist.y_train[:1200]}
+    subset |= {"x_test": mnist.x_test[:300], "y_test": mnist.y_test[:300]}
+    path = write_npz(tmp_path / "my_digits.npz", subset)
+    result = run_lesson("--quick", "--data", path, "--output-dir", tmp_path / "out", timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "not the standard MNIST" in result.stderr
+    assert "(not the standard MNIST)" in result.stdout
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert metrics["dataset"]["standard_mnist"] is False
+    assert metrics["dataset"]["n_test"] == 300
 
 
 def test_small_idx_folder_round_trips(tmp_path):

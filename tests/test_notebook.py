@@ -42,7 +42,7 @@ def test_committed_notebook_carries_outputs_of_a_full_run():
     images = [output for output in outputs if "image/png" in output.get("data", {})]
     assert len(images) >= 4, "figures should be shown inline"
     text = "".join(output.get("text", "") for output in outputs)
-    assert "standard MNIST" in text and "NOT the standard" not in text
+    assert "standard MNIST" in text and "not the standard" not in text
     assert "fit on 55000, validate on 5000, test on 10000 digits" in text
     assert all(cell.execution_count for cell in code_cells), "every code cell was run, in order"
     counts = [cell.execution_count for cell in code_cells]
