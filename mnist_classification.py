@@ -91,19 +91,22 @@ lesson_runtime.show(figure, settings)
 #
 # Pixels are bytes from 0 (white paper) to 255 (black ink). Networks train best on small inputs,
 # so we scale them to [0, 1] as 32-bit floats, once, here, rather than again for every batch.
-# Our dense layers see an image as a flat list of 784 numbers.
+# Our dense layers see an image as a flat list of 784 numbers. We hand the training pixels to
+# TensorFlow once, as tensors: Keras would copy NumPy arrays into TensorFlow again for every model
+# it trains, hundreds of megabytes each time.
 #
 # The last 5,000 training digits are held out as a **validation set**: we watch it during
 # training to see whether a model still improves on digits it does not learn from. The 10,000
 # test digits are kept for the final verdict only.
 
 # %%
-x_train_all = x_train_images.reshape(len(x_train_images), 784).astype("float32") / 255.0
+x_train = x_train_images.reshape(len(x_train_images), 784).astype("float32") / 255.0
 x_test = x_test_images.reshape(len(x_test_images), 784).astype("float32") / 255.0
 
-validation_size = len(x_train_all) // 12
-x_fit, y_fit = x_train_all[:-validation_size], y_train[:-validation_size]
-x_val, y_val = x_train_all[-validation_size:], y_train[-validation_size:]
+validation_size = len(x_train) // 12
+x_fit, y_fit = tf.constant(x_train[:-validation_size]), tf.constant(y_train[:-validation_size])
+x_val, y_val = tf.constant(x_train[-validation_size:]), tf.constant(y_train[-validation_size:])
+del x_train  # the tensors hold these pixels now
 print(f"fit on {len(x_fit)}, validate on {len(x_val)}, test on {len(x_test)} digits")
 
 # %% [markdown]
@@ -355,7 +358,7 @@ lesson_runtime.show(figure, settings)
 # weights mean nothing; they are greyed out.
 
 # %%
-pixel_usage = (x_fit > 0).mean(axis=0)  # how often each pixel holds ink
+pixel_usage = (x_train_images > 0).mean(axis=0).ravel()  # how often each pixel holds ink
 figure = lesson_plots.weight_images(simple_model.layers[0].kernel.numpy(), pixel_usage)
 outputs.save_figure(figure, "simple_model_weights.png")
 lesson_runtime.show(figure, settings)
