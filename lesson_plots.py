@@ -84,12 +84,14 @@ def _line_per_stack(axis, series: dict[str, list], xlabel: str):
     axis.legend()
 
 
-def weight_images(kernel, pixel_usage, min_usage: float = 0.01):
+def weight_images(kernel, pixel_usage, min_usage: float = 0.05):
     """The simple model's 784x10 weights as ten 28x28 images: red pixels vote for the digit,
     blue pixels against it. Pixels inked in fewer than ``min_usage`` of the training digits are
-    greyed out: their weights were hardly ever used, so they say nothing about the digits."""
+    greyed out: their weights were rarely used, so they say little about the digits. The colour
+    scale ends at the 99th percentile of the other weights, so a few extremes do not wash out
+    the pattern."""
     rarely_used = np.reshape(pixel_usage, (28, 28)) < min_usage
-    limit = float(np.abs(kernel[~rarely_used.ravel()]).max())
+    limit = float(np.percentile(np.abs(kernel[~rarely_used.ravel()]), 99))
     colors = plt.get_cmap("RdBu_r").copy()
     colors.set_bad("0.85")
     figure, axes = plt.subplots(2, 5, figsize=(10, 4.4))

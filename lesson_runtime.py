@@ -133,20 +133,50 @@ def build_parser(defaults: dict) -> argparse.ArgumentParser:
         "--data",
         type=_existing_path,
         default=defaults["data"],
+        metavar="PATH",
         help="a keras-layout mnist.npz or a folder with the four MNIST IDX files (gzipped or "
         "not); without it $MNIST_PATH is used, else Keras downloads MNIST once",
     )
-    parser.add_argument("--seed", type=_non_negative_int, default=defaults["seed"])
+    parser.add_argument(
+        "--seed",
+        type=_non_negative_int,
+        default=defaults["seed"],
+        metavar="N",
+        help="seeds Python, NumPy and TensorFlow: same seed, same numbers",
+    )
     parser.add_argument(
         "--epochs",
         type=_positive_int,
         metavar="N",
         help="train both models for N epochs (shorthand for the two options below)",
     )
-    parser.add_argument("--simple-epochs", type=_positive_int, default=defaults["simple_epochs"])
-    parser.add_argument("--deep-epochs", type=_positive_int, default=defaults["deep_epochs"])
-    parser.add_argument("--batch-size", type=_positive_int, default=defaults["batch_size"])
-    parser.add_argument("--output-dir", default=str(defaults["output_dir"]))
+    parser.add_argument(
+        "--simple-epochs",
+        type=_positive_int,
+        default=defaults["simple_epochs"],
+        metavar="N",
+        help="epochs for the one-layer sigmoid model",
+    )
+    parser.add_argument(
+        "--deep-epochs",
+        type=_positive_int,
+        default=defaults["deep_epochs"],
+        metavar="N",
+        help="epochs for the deeper ReLU/softmax model",
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=_positive_int,
+        default=defaults["batch_size"],
+        metavar="N",
+        help="training examples per step",
+    )
+    parser.add_argument(
+        "--output-dir",
+        default=str(defaults["output_dir"]),
+        metavar="DIR",
+        help="where figures, reports, metrics.json and models/ are written",
+    )
     parser.add_argument(
         "--quick",
         action="store_true",

@@ -1,6 +1,6 @@
 """What the lesson's evidence sections (7 to 10) cost in wall time, measured, not guessed.
 
-    python benchmarks/evidence_overhead.py --data PATH/mnist.npz [--runs 3]
+    python benchmarks/evidence_overhead.py --data PATH/mnist.npz [--runs 5]
 
 Builds a copy of the lesson without sections 7-10 (vanishing gradients, weights, failures,
 probabilities), runs both versions alternately and reports the median wall times. Writes
@@ -56,7 +56,7 @@ def wall_seconds(script: Path, data: str, output_dir: str) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=os.environ.get("MNIST_PATH"), required=False)
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--output", type=Path, default=HERE / "evidence_overhead.json")
     args = parser.parse_args()
     if not args.data or not Path(args.data).exists():
