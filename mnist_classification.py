@@ -266,13 +266,13 @@ lesson_runtime.show(figure, settings)
 # Backpropagation sends the error from the output back through every layer, multiplying it by
 # each layer's activation slope on the way. A sigmoid's slope is at most 0.25, so after a few
 # sigmoid layers little is left for the layers near the input; ReLU's slope is 1 wherever a unit
-# is active. Here is the measurement instead of the claim: the same stack of 8 hidden layers
+# is active. Here is the measurement instead of the claim: the same stack of 6 hidden layers
 # (64 units each, Keras' default Glorot initialization, softmax output) built twice, once with
 # sigmoid and once with ReLU hidden units. Before any training we compute, on a few batches, how
 # large the gradient of the loss is for each hidden layer's weights.
 
 # %%
-hidden_layers, hidden_width = 8, 64
+hidden_layers, hidden_width = 6, 64
 
 
 def hidden_stack(activation):
@@ -304,14 +304,14 @@ for name, norms in gradient_norms.items():
     print(f"         input-side layer / output-side layer: {norms[0] / norms[-1]:.1e}")
 
 # %% [markdown]
-# In the sigmoid stack the layer next to the input gets a gradient thousands of times smaller
+# In the sigmoid stack the layer next to the input gets a gradient about a thousand times smaller
 # than the one next to the output; in the ReLU stack every layer gets a gradient of similar size.
 # Does that matter for learning? We train both stacks briefly, with the same data, epochs and
 # optimizer: plain SGD, whose steps are proportional to the gradient (Adam rescales each step and
 # would hide part of the effect), and watch their validation accuracy.
 
 # %%
-short_training_examples = min(len(x_fit), 8_000)
+short_training_examples = min(len(x_fit), 6_000)
 stack_val_accuracy = {}
 for name, stack in stacks.items():
     stack.compile(
