@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from mnist_data import describe_error
+
 MAX_PIXELS = 50_000_000  # larger than any phone photo; a bigger claim is a decompression bomb
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 FIELD, BOX = 28, 20  # MNIST: a 28x28 field, digits scaled to fit a 20x20 box
@@ -57,8 +59,7 @@ def load_grayscale(path: str | os.PathLike) -> np.ndarray:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ImageError(f"more than the {MAX_PIXELS:,} pixels allowed") from None
     except (OSError, ValueError, SyntaxError, EOFError) as error:
-        reason = " ".join(str(error).split()) or type(error).__name__
-        raise ImageError(f"unreadable image ({reason})") from None
+        raise ImageError(f"unreadable image ({describe_error(error)})") from None
     if pixels.ndim != 2 or min(pixels.shape) < 1:
         raise ImageError(f"unusable image shape {pixels.shape}")
     return pixels

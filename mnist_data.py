@@ -105,7 +105,7 @@ def download_with_keras() -> dict[str, np.ndarray]:
     try:
         (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
     except Exception as error:  # urllib, ssl, socket and file errors all arrive here
-        reason = " ".join(str(error).split()) or type(error).__name__
+        reason = describe_error(error)
         raise DataError(f"could not download MNIST ({reason}); {DOWNLOAD_HINT}") from None
     return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
 
@@ -137,7 +137,7 @@ def read_npz(path: Path) -> dict[str, np.ndarray]:
     except zipfile.BadZipFile:
         raise DataError(_not_an_archive_message(path)) from None
     except (OSError, EOFError, zlib.error, NotImplementedError, RuntimeError) as error:
-        raise DataError(f"{path}: unreadable .npz archive ({_describe(error)})") from None
+        raise DataError(f"{path}: unreadable .npz archive ({describe_error(error)})") from None
 
 
 def _read_npy_member(
@@ -154,7 +154,7 @@ def _read_npy_member(
             else:
                 raise ValueError(f"unsupported .npy format version {major}")
         except Exception as error:  # numpy parses the header with ast/tokenize: any failure
-            raise DataError(f"{where}: not a valid .npy array ({_describe(error)})") from None
+            raise DataError(f"{where}: not a valid .npy array ({describe_error(error)})") from None
         images = name.startswith("x")
         if images and dtype != np.uint8:
             raise DataError(f"{where}: holds {dtype} values, expected uint8 pixels")
@@ -222,7 +222,7 @@ def read_idx(path: Path, expected_ndim: int) -> np.ndarray:
     except DataError:
         raise
     except (OSError, EOFError, zlib.error) as error:
-        raise DataError(f"{path}: unreadable IDX file ({_describe(error)})") from None
+        raise DataError(f"{path}: unreadable IDX file ({describe_error(error)})") from None
 
 
 def _read_idx_stream(stream, path: Path, expected_ndim: int, stored_size: int | None) -> np.ndarray:
@@ -308,5 +308,6 @@ def is_standard_mnist(arrays: dict[str, np.ndarray]) -> bool:
     )
 
 
-def _describe(error: BaseException) -> str:
+def describe_error(error: BaseException) -> str:
+    """An exception's message on one line (some span several), or its type when it has none."""
     return " ".join(str(error).split()) or type(error).__name__

@@ -21,6 +21,7 @@ import numpy as np
 from PIL import Image
 
 from digit_preprocessing import ImageError, image_files, prepare_image
+from mnist_data import describe_error
 
 DEFAULT_MODEL = Path("outputs") / "models" / "deep.keras"
 
@@ -54,7 +55,7 @@ def load_model(path: Path):
     try:
         return keras.saving.load_model(path, safe_mode=True)
     except Exception as error:  # zip, h5 and deserialization errors all say "not a model"
-        reason = " ".join(str(error).split())[:200] or type(error).__name__
+        reason = describe_error(error)[:200]
         raise lesson_runtime.LessonError(f"model {path} cannot be loaded ({reason})") from None
 
 
