@@ -30,7 +30,9 @@
 # `python mnist_classification.py` (`--help` lists the options).
 
 # %% tags=["parameters"]
-data = None  # an mnist.npz or a folder of IDX files; None: $MNIST_PATH, else download with Keras
+data = (
+    None  # mnist.npz or an IDX folder; None: $MNIST_PATH, else ~/.keras/datasets (downloaded once)
+)
 seed = 42  # same seed, same machine, same numbers
 simple_epochs = 6
 deep_epochs = 6
@@ -40,9 +42,21 @@ quick = False  # True: a small subset and one epoch per model, a smoke test in s
 show = False  # script only: open each figure in a window
 
 # %%
-import lesson_runtime  # first: it keeps TensorFlow's start-up log lines out of the lesson's output
+from mnist_lesson.runtime import environment, start_lesson, training_log
 
-# isort: split
+# Reads the command line in a script, checks the output folder, seeds every random generator.
+settings, outputs = start_lesson(
+    data=data,
+    seed=seed,
+    simple_epochs=simple_epochs,
+    deep_epochs=deep_epochs,
+    batch_size=batch_size,
+    output_dir=output_dir,
+    quick=quick,
+    show=show,
+)
+
+# %%
 import math
 import time
 
@@ -53,21 +67,18 @@ import tensorflow as tf
 from keras import layers
 from sklearn.metrics import classification_report, confusion_matrix
 
-import lesson_plots
-from digit_preprocessing import prepare_image, render_as_photo
-from mnist_data import load_mnist
-
-settings = lesson_runtime.configure(globals())
-outputs = lesson_runtime.OutputFolder(settings.output_dir)
-print(f"Keras {keras.__version__}, backend {keras.backend.backend()}, seed {settings.seed}")
+from mnist_lesson import plots
+from mnist_lesson.data import load_mnist
+from mnist_lesson.handwriting import prepare_image, render_as_photo
 
 # %% [markdown]
 # ## 1. The data
 #
-# Keras downloads MNIST once and keeps it in `~/.keras/datasets`. Offline, or behind a firewall,
-# point `data` (or `--data`, or the `MNIST_PATH` environment variable) at a copy: a keras
-# `mnist.npz` or a folder with the four original IDX files. Whatever is loaded is checked, and
-# its content is compared with the standard MNIST.
+# MNIST is downloaded once into `~/.keras/datasets/mnist.npz`, where Keras keeps it. Offline, or
+# behind a firewall, point `data` (or `--data`, or the `MNIST_PATH` environment variable) at a
+# copy: a keras `mnist.npz` or a folder with the four original IDX files, or put the `mnist.npz`
+# in that folder yourself. Whatever is loaded is checked, and its content is compared with the
+# standard MNIST.
 
 # %%
 mnist = load_mnist(settings.data)
@@ -82,9 +93,8 @@ print(f"test images     {x_test_images.shape}, labels {y_test.shape}")
 print("training examples per digit:", np.bincount(y_train, minlength=10).tolist())
 
 # %%
-figure = lesson_plots.digit_grid(x_train_images[:30], [f"label {y}" for y in y_train[:30]])
-outputs.save_figure(figure, "sample_digits.png")
-lesson_runtime.show(figure, settings)
+figure = plots.digit_grid(x_train_images[:30], [f"label {y}" for y in y_train[:30]])
+outputs.save_and_show(figure, "sample_digits.png")
 
 # %% [markdown]
 # ## 2. From pixels to network inputs
@@ -146,7 +156,8 @@ def train(model, epochs, learning_rate):
         validation_data=(x_val, y_val),
         epochs=epochs,
         batch_size=settings.batch_size,
-        verbose=settings.verbose,
+        verbose=0,
+        callbacks=[training_log()],
     )
     return history.history, time.perf_counter() - start
 
@@ -163,11 +174,10 @@ def evaluate(model, name):
     print(f"{name} model: test accuracy {test_accuracy:.2%}, test loss {test_loss:.4f}\n")
     print(report)
     outputs.save_text(f"classification_report_{name}.txt", report)
-    figure = lesson_plots.confusion_heatmap(
+    figure = plots.confusion_heatmap(
         matrix, f"{name} model: {test_accuracy:.2%} of {len(y_test)} test digits right"
     )
-    outputs.save_figure(figure, f"confusion_matrix_{name}.png")
-    lesson_runtime.show(figure, settings)
+    outputs.save_and_show(figure, f"confusion_matrix_{name}.png")
     results = {
         "test_accuracy": float(test_accuracy),
         "test_loss": float(test_loss),
@@ -256,9 +266,8 @@ comparison = pd.DataFrame(
 print(comparison.to_string())
 
 # %%
-figure = lesson_plots.training_curves({"simple": simple_history, "deep": deep_history})
-outputs.save_figure(figure, "training_history.png")
-lesson_runtime.show(figure, settings)
+figure = plots.training_curves({"simple": simple_history, "deep": deep_history})
+outputs.save_and_show(figure, "training_history.png")
 
 # %% [markdown]
 # ## 7. Why ReLU: vanishing gradients, measured
@@ -336,9 +345,8 @@ for _epoch in range(2):
 for name, accuracy in stack_val_accuracy.items():
     print(f"{name:>7} stack, validation accuracy per epoch:", np.round(accuracy, 3))
 
-figure = lesson_plots.gradient_norms_and_learning(gradient_norms, stack_val_accuracy)
-outputs.save_figure(figure, "vanishing_gradients.png")
-lesson_runtime.show(figure, settings)
+figure = plots.gradient_norms_and_learning(gradient_norms, stack_val_accuracy)
+outputs.save_and_show(figure, "vanishing_gradients.png")
 
 # %% [markdown]
 # The same measurements explain the two other choices:
@@ -360,9 +368,8 @@ lesson_runtime.show(figure, settings)
 
 # %%
 pixel_usage = (x_train_images > 0).mean(axis=0).ravel()  # how often each pixel holds ink
-figure = lesson_plots.weight_images(simple_model.layers[0].kernel.numpy(), pixel_usage)
-outputs.save_figure(figure, "simple_model_weights.png")
-lesson_runtime.show(figure, settings)
+figure = plots.weight_images(simple_model.layers[0].kernel.numpy(), pixel_usage)
+outputs.save_and_show(figure, "simple_model_weights.png")
 
 # %% [markdown]
 # ## 9. Where the deep model fails
@@ -376,12 +383,11 @@ deep_predicted = deep_probabilities.argmax(axis=1)
 wrong = np.flatnonzero(deep_predicted != y_test)
 print(f"{len(wrong)} of {len(y_test)} test digits misclassified")
 shown = wrong[:20]
-figure = lesson_plots.digit_grid(
+figure = plots.digit_grid(
     x_test_images[shown],
     [f"{y_test[i]}→{deep_predicted[i]} ({deep_probabilities[i].max():.0%})" for i in shown],
 )
-outputs.save_figure(figure, "misclassified_deep.png")
-lesson_runtime.show(figure, settings)
+outputs.save_and_show(figure, "misclassified_deep.png")
 
 matrix = np.array(deep_results["confusion_matrix"])
 np.fill_diagonal(matrix, 0)
@@ -404,18 +410,17 @@ print(confused_pairs.to_string(index=False))
 least_sure = np.argsort(deep_probabilities.max(axis=1))[:3]
 examples = np.concatenate([np.arange(min(3, len(y_test))), least_sure])
 print("sums of the ten probabilities:", np.round(deep_probabilities[examples].sum(axis=1), 6))
-figure = lesson_plots.probability_bars(
+figure = plots.probability_bars(
     x_test_images[examples], deep_probabilities[examples], y_test[examples]
 )
-outputs.save_figure(figure, "softmax_probabilities.png")
-lesson_runtime.show(figure, settings)
+outputs.save_and_show(figure, "softmax_probabilities.png")
 
 # %% [markdown]
 # ## 11. Try it on your own handwriting
 #
 # A photo of a digit written on paper looks nothing like an MNIST digit: dark ink on white paper,
 # much larger, anywhere in the picture, with shadows and grain. Squashed straight to 28×28 it
-# becomes a small grey smudge the model has never seen. `digit_preprocessing.prepare_image`
+# becomes a small grey smudge the model has never seen. `prepare_image`
 # repeats the steps MNIST's makers used instead: invert dark-on-light, crop to the ink, scale it
 # to fit a 20×20 box keeping its aspect ratio, and centre it by its centre of mass in 28×28.
 #
@@ -435,9 +440,8 @@ for index in rng.choice(len(x_test_images), size=min(6, len(x_test_images)), rep
 
 seen = np.stack([prepare_image(path) for path in photo_paths])
 photo_probabilities = deep_model.predict(seen.reshape(len(seen), 784), verbose=0)
-figure = lesson_plots.photo_round_trip(photos, seen, photo_probabilities, photo_labels)
-outputs.save_figure(figure, "own_handwriting_round_trip.png")
-lesson_runtime.show(figure, settings)
+figure = plots.photo_round_trip(photos, seen, photo_probabilities, photo_labels)
+outputs.save_and_show(figure, "own_handwriting_round_trip.png")
 
 # %% [markdown]
 # ## 12. Keeping the results
@@ -457,7 +461,7 @@ metrics = {
     },
     "seed": settings.seed,
     "quick": settings.quick,
-    "environment": lesson_runtime.environment(),
+    "environment": environment(),
     "models": {
         name: {
             "activation": activation,
@@ -487,5 +491,4 @@ metrics = {
 }
 outputs.save_model(simple_model, "models/simple.keras")
 outputs.save_model(deep_model, "models/deep.keras")
-outputs.save_json("metrics.json", metrics)
-print(f"results saved in {outputs.path}/")
+outputs.finish(metrics)  # metrics.json last; files an earlier run left there are removed

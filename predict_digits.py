@@ -2,9 +2,9 @@
 
     python predict_digits.py my_digit.jpg photos/ [--model PATH] [--json] [--save-preprocessed DIR]
 
-Each image is prepared the way MNIST digits were made (see digit_preprocessing.py). An image that
-cannot be read or holds no ink gets an error entry; the others are still classified. The exit
-status is 0 when every image was classified, 1 otherwise.
+Each image is prepared the way MNIST digits were made (see mnist_lesson/handwriting.py). An image
+that cannot be read or holds no ink gets an error entry; the others are still classified. The
+exit status is 0 when every image was classified, 1 otherwise.
 """
 
 from __future__ import annotations
@@ -14,20 +14,15 @@ import json
 import sys
 from pathlib import Path
 
-import lesson_runtime  # first: it keeps TensorFlow's start-up log lines out of the output
-
-# isort: split
-import numpy as np
-from PIL import Image
-
-from digit_preprocessing import ImageError, image_files, prepare_image
-from mnist_data import describe_error
+# Nothing heavy at the top: --help and option errors answer before TensorFlow is imported.
+from mnist_lesson.runtime import LessonError, OneLineParser, OutputFolder, display_path
 
 DEFAULT_MODEL = Path("outputs") / "models" / "deep.keras"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
+        prog="predict_digits.py",
         description="Classify photos or scans of handwritten digits (one digit per image) with "
         "the deep model that mnist_classification.py trained.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
@@ -46,21 +41,31 @@ def build_parser() -> argparse.ArgumentParser:
 
 def load_model(path: Path):
     """The trained model, loaded in Keras' safe mode (no arbitrary code from the file)."""
-    import keras
+    from mnist_lesson.data import describe_error
+    from mnist_lesson.runtime import import_tensorflow_quietly
 
     if not path.is_file():
-        raise lesson_runtime.LessonError(
-            f"model {path} not found: train it first with `python mnist_classification.py`"
+        raise LessonError(
+            f"model {display_path(path)} not found: train it first with "
+            "`python mnist_classification.py`"
         )
+    import_tensorflow_quietly()
+    import keras
+
     try:
         return keras.saving.load_model(path, safe_mode=True)
     except Exception as error:  # zip, h5 and deserialization errors all say "not a model"
-        reason = describe_error(error)[:200]
-        raise lesson_runtime.LessonError(f"model {path} cannot be loaded ({reason})") from None
+        reason = describe_error(error)[:120]
+        raise LessonError(f"model {display_path(path)} cannot be loaded ({reason})") from None
 
 
-def classify(paths: list[Path], model, save_to: lesson_runtime.OutputFolder | None) -> list[dict]:
+def classify(paths: list[Path], model, save_to: OutputFolder | None) -> list[dict]:
     """One result per path, in order: the digit, its probability and the top 3, or an error."""
+    import numpy as np
+    from PIL import Image
+
+    from mnist_lesson.handwriting import ImageError, prepare_image
+
     results = [
         {"path": str(path), "digit": None, "confidence": None, "top3": [], "error": None}
         for path in paths
@@ -105,14 +110,17 @@ def format_table(results: list[dict]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    lesson_runtime.install_script_handlers()
+    from mnist_lesson.handwriting import image_files
+    from mnist_lesson.runtime import install_script_handlers
+
+    install_script_handlers()
     save_to = None
     if args.save_preprocessed is not None:
-        save_to = lesson_runtime.OutputFolder(args.save_preprocessed)
+        save_to = OutputFolder(args.save_preprocessed)
         save_to.check_writable()
     paths = image_files(args.images)
     if not paths:
-        raise lesson_runtime.LessonError("no image files found in " + ", ".join(args.images))
+        raise LessonError("no image files found in " + ", ".join(args.images))
     results = classify(paths, load_model(args.model), save_to)
     print(json.dumps(results, indent=2) if args.json else format_table(results))
     return 0 if all(result["error"] is None for result in results) else 1

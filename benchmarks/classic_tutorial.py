@@ -26,7 +26,7 @@ import seaborn as sn  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from sklearn.metrics import classification_report  # noqa: E402
 
-from mnist_data import load_mnist  # noqa: E402
+from mnist_lesson.data import load_mnist  # noqa: E402
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--data", default=os.environ.get("MNIST_PATH"))

@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from mnist_data import load_mnist  # noqa: E402
+from mnist_lesson.data import load_mnist  # noqa: E402
 
 
 def tf_quickstart(mnist, seed):

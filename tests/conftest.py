@@ -6,6 +6,7 @@ a skip.
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import struct
@@ -13,7 +14,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+from hypothesis import HealthCheck, settings
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -21,6 +24,18 @@ LESSON = ROOT / "mnist_classification.py"
 
 
 KERAS_CACHE = Path.home() / ".keras" / "datasets" / "mnist.npz"
+
+# Property tests: developers' runs explore new examples each time; CI (HYPOTHESIS_PROFILE=ci,
+# set by .ci/run) replays the same ones, so that a failure there is never a flake that a rerun
+# clears. Every example a run has found stays as an explicit @example in the tests.
+settings.register_profile(
+    "dev",
+    max_examples=300,
+    deadline=5000,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+settings.register_profile("ci", settings.get_profile("dev"), derandomize=True, database=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 
 def mnist_path_or_skip() -> Path:
@@ -41,26 +56,47 @@ def mnist_path() -> Path:
     return mnist_path_or_skip()
 
 
+def idx_bytes(array: np.ndarray) -> bytes:
+    """An array in the IDX format of the original MNIST files: magic, sizes, then the bytes."""
+    header = struct.pack(">BBBB", 0, 0, 0x08, array.ndim)
+    return header + struct.pack(f">{array.ndim}I", *array.shape) + array.astype(np.uint8).tobytes()
+
+
+def write_idx_folder(folder: Path, arrays: dict, gzipped: bool = False) -> Path:
+    from mnist_lesson.data import IDX_FILE_NAMES
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, file_name in IDX_FILE_NAMES.items():
+        data = idx_bytes(arrays[name])
+        if gzipped:
+            (folder / f"{file_name}.gz").write_bytes(gzip.compress(data, compresslevel=1))
+        else:
+            (folder / file_name).write_bytes(data)
+    return folder
+
+
 @pytest.fixture(scope="session")
-def mnist_idx_dir(mnist_path) -> Path:
-    """The IDX folder shipped beside the npz (as in ../shared/data), else made from the npz."""
-    candidate = mnist_path.parent / "mnist-idx" if mnist_path.is_file() else mnist_path
-    if candidate.is_dir():
-        return candidate
-    message = f"no IDX folder beside {mnist_path}"
-    if os.environ.get("MNIST_REQUIRED") == "1":
-        pytest.fail(message)
-    pytest.skip(message)
+def mnist_idx_dir(mnist_path, tmp_path_factory) -> Path:
+    """The real MNIST as the four gzipped IDX files, written from whatever $MNIST_PATH holds."""
+    from mnist_lesson.data import load_mnist
+
+    if mnist_path.is_dir():
+        return mnist_path
+    mnist = load_mnist(mnist_path)
+    arrays = {name: getattr(mnist, name) for name in ("x_train", "y_train", "x_test", "y_test")}
+    return write_idx_folder(tmp_path_factory.mktemp("mnist-idx"), arrays, gzipped=True)
 
 
-def run_script(script: Path, *args, env: dict | None = None, timeout: float = 600, **kwargs):
+def run_script(
+    script: Path, *args, env: dict | None = None, timeout: float = 600, cwd=ROOT, **kwargs
+):
     """Run a project script the way a user would, with a clean environment for TensorFlow."""
     full_env = {**os.environ, "PYTHONUNBUFFERED": "1", "MPLBACKEND": "Agg"}
     full_env.pop("MNIST_PATH", None)
     full_env.update(env or {})
     return subprocess.run(
         [sys.executable, str(script), *map(str, args)],
-        cwd=ROOT,
+        cwd=cwd,
         env=full_env,
         capture_output=True,
         text=True,

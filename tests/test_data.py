@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import shutil
 import struct
@@ -11,8 +12,9 @@ import zipfile
 import numpy as np
 import pytest
 
-from conftest import assert_clean_failure, run_lesson
-from mnist_data import (
+from conftest import assert_clean_failure, idx_bytes, run_lesson, write_idx_folder
+from mnist_lesson import data
+from mnist_lesson.data import (
     IDX_FILE_NAMES,
     DataError,
     Mnist,
@@ -36,24 +38,6 @@ def small_arrays(n_train=24, n_test=12, seed=0):
 def write_npz(path, arrays, compressed=True):
     (np.savez_compressed if compressed else np.savez)(path, **arrays)
     return path
-
-
-def idx_bytes(array: np.ndarray) -> bytes:
-    header = struct.pack(">BBBB", 0, 0, 0x08, array.ndim) + struct.pack(
-        f">{array.ndim}I", *array.shape
-    )
-    return header + array.astype(np.uint8).tobytes()
-
-
-def write_idx_folder(folder, arrays, gzipped=False):
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, file_name in IDX_FILE_NAMES.items():
-        data = idx_bytes(arrays[name])
-        if gzipped:
-            (folder / f"{file_name}.gz").write_bytes(gzip.compress(data))
-        else:
-            (folder / file_name).write_bytes(data)
-    return folder
 
 
 # --- the real data ----------------------------------------------------------------------------
@@ -161,6 +145,12 @@ def idx_folder_with(folder, name, data: bytes):
     return folder
 
 
+def gzipped_idx_folder_with(folder, name, data: bytes):
+    write_idx_folder(folder, small_arrays(), gzipped=True)
+    (folder / f"{IDX_FILE_NAMES[name]}.gz").write_bytes(gzip.compress(data))
+    return folder
+
+
 def forged_header(folder):
     """An image file whose header declares a million digits but holds a few bytes."""
     header = struct.pack(">BBBBIII", 0, 0, 8, 3, 1_000_000, 28, 28)
@@ -177,7 +167,7 @@ def truncated_gzip_idx(folder):
 BAD_DATA = {
     "empty file": (lambda tmp: (tmp / "mnist.npz").touch() or tmp / "mnist.npz", "empty"),
     "html error page": (lambda tmp: html_page(tmp / "mnist.npz"), "html"),
-    "truncated npz": (lambda tmp: truncated_npz(tmp / "mnist.npz"), "mnist.npz"),
+    "truncated npz": (lambda tmp: truncated_npz(tmp / "mnist.npz"), "truncated .npz"),
     "pickled objects": (lambda tmp: pickled_npz(tmp / "mnist.npz"), "object"),
     "missing array": (
         lambda tmp: write_npz(tmp / "mnist.npz", {"x_train": small_arrays()["x_train"]}),
@@ -209,6 +199,24 @@ BAD_DATA = {
     ),
     "idx forged size": (lambda tmp: forged_header(tmp / "idx"), "declares"),
     "idx truncated gzip": (lambda tmp: truncated_gzip_idx(tmp / "idx"), "t10k-images"),
+    "idx not bytes": (
+        lambda tmp: idx_folder_with(
+            tmp / "idx", "y_test", bytes([0, 0, 0x0D, 1]) + (12).to_bytes(4, "big") + bytes(48)
+        ),
+        "IDX data type 0x0d",
+    ),
+    "idx trailing data": (  # gzipped, so the stored size says nothing about the content's
+        lambda tmp: gzipped_idx_folder_with(
+            tmp / "idx", "y_test", idx_bytes(np.zeros(12, np.uint8)) + b"!"
+        ),
+        "unexpected data after",
+    ),
+    "no test images": (
+        lambda tmp: npz_with(
+            tmp / "mnist.npz", x_test=np.zeros((0, 28, 28), np.uint8), y_test=np.zeros(0, np.uint8)
+        ),
+        "x_test holds no images",
+    ),
     "idx label out of range": (
         lambda tmp: idx_folder_with(tmp / "idx", "y_test", idx_bytes(np.full(12, 200, np.uint8))),
         "expected digits 0-9",
@@ -235,7 +243,41 @@ def test_bad_data_on_the_command_line_is_one_clean_line(case, tmp_path):
     result = run_lesson("--quick", "--data", path, "--output-dir", tmp_path / "out", timeout=300)
     assert result.returncode == 1
     assert_clean_failure(result, "error:", fragment, str(path))
-    assert not (tmp_path / "out" / "metrics.json").exists()
+    assert len(result.stderr.strip()) <= 200, result.stderr
+    assert not (tmp_path / "out").exists(), "a run that saved nothing leaves no output folder"
+
+
+def test_html_page_passed_as_data_says_how_to_get_a_good_file(tmp_path):
+    """The user passed --data: telling them to pass --data would not help."""
+    path = html_page(tmp_path / "mnist.npz")
+    with pytest.raises(DataError) as caught:
+        load_mnist(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: an HTML page") and len(message) <= 200
+    assert "download" in message and "--data" not in message
+
+
+def test_failed_run_keeps_an_existing_output_folder_untouched(tmp_path):
+    output_dir = tmp_path / "mine"
+    output_dir.mkdir()
+    (output_dir / "notes.txt").write_text("keep me")
+    path = html_page(tmp_path / "mnist.npz")
+    result = run_lesson("--quick", "--data", path, "--output-dir", output_dir, timeout=300)
+    assert result.returncode == 1
+    assert sorted(p.name for p in output_dir.iterdir()) == ["notes.txt"]
+
+
+def test_member_name_flagged_utf8_but_not_utf8_is_a_data_error(tmp_path):
+    """Found by hypothesis: two flipped bits in the central directory of a valid .npz (the
+    UTF-8 flag of a member's name, and a name byte) made zipfile raise UnicodeDecodeError."""
+    path = write_npz(tmp_path / "mnist.npz", small_arrays(), compressed=False)
+    data = bytearray(path.read_bytes())
+    entry = data.index(b"PK\x01\x02")  # the first member's central directory entry
+    data[entry + 9] |= 0x08  # general purpose flags, bit 11: the name is UTF-8
+    data[entry + 46] |= 0x80  # the name's first byte, now not valid UTF-8
+    path.write_bytes(bytes(data))
+    with pytest.raises(DataError, match="unreadable .npz archive"):
+        load_mnist(path)
 
 
 def test_forged_header_is_rejected_before_allocating(tmp_path):
@@ -270,7 +312,6 @@ def test_failed_download_explains_how_to_work_offline(tmp_path):
         # A closed local proxy makes the download fail the same way with or without a network.
         env={
             "HOME": str(home),
-            "KERAS_HOME": str(home / ".keras"),
             "https_proxy": "http://127.0.0.1:9",
             "HTTPS_PROXY": "http://127.0.0.1:9",
         },
@@ -278,3 +319,138 @@ def test_failed_download_explains_how_to_work_offline(tmp_path):
     )
     assert result.returncode == 1
     assert_clean_failure(result, "could not download MNIST", "--data", "MNIST_PATH")
+    assert len(result.stderr.strip()) <= 200
+    assert list((home / ".keras" / "datasets").iterdir()) == [], "no partial download left"
+    assert not (tmp_path / "out").exists()
+
+
+# --- Keras' cache folder and the download -------------------------------------------------------
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    """A new, empty home folder, so that ~/.keras/datasets is the test's own."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("KERAS_HOME", raising=False)
+    monkeypatch.delenv("MNIST_PATH", raising=False)
+    return home
+
+
+@pytest.fixture
+def mnist_server(monkeypatch):
+    """A local web server standing in for the download site; ``files[path] = bytes``."""
+    import http.server
+    import threading
+
+    files, requests = {}, []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            requests.append(self.path)
+            body = files.get(self.path)
+            self.send_response(200 if body is not None else 404)
+            self.end_headers()
+            self.wfile.write(body or b"<html>not found</html>")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setattr(data, "MNIST_URL", f"http://127.0.0.1:{server.server_port}/mnist.npz")
+    yield files, requests
+    server.shutdown()
+
+
+def resaved_standard_mnist(mnist_path, path) -> str:
+    """The standard MNIST written anew: same arrays, other bytes than any published file."""
+    mnist = load_mnist(mnist_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(path, **{name: getattr(mnist, name) for name in data.ARRAY_NAMES})
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_a_resaved_standard_mnist_in_the_keras_folder_is_used_as_it_is(
+    mnist_path, home, mnist_server
+):
+    cached = home / ".keras" / "datasets" / "mnist.npz"
+    digest = resaved_standard_mnist(mnist_path, cached)
+    mnist = load_mnist()
+    assert mnist.standard and mnist.source == "~/.keras/datasets/mnist.npz"
+    assert hashlib.sha256(cached.read_bytes()).hexdigest() == digest
+    _, requests = mnist_server
+    assert requests == [], "nothing is downloaded when a good copy is there"
+
+
+def test_keras_home_is_looked_at_too(mnist_path, home, tmp_path, monkeypatch):
+    keras_home = tmp_path / "keras_home"
+    resaved_standard_mnist(mnist_path, keras_home / "datasets" / "mnist.npz")
+    monkeypatch.setenv("KERAS_HOME", str(keras_home))
+    assert load_mnist().source == str(keras_home / "datasets" / "mnist.npz")
+
+
+@pytest.mark.parametrize("content", ["other digits", "not an archive"])
+def test_a_file_in_the_keras_folder_that_is_not_mnist_is_reported_and_left_alone(
+    content, home, mnist_server
+):
+    cached = home / ".keras" / "datasets" / "mnist.npz"
+    cached.parent.mkdir(parents=True)
+    if content == "other digits":
+        write_npz(cached, small_arrays())
+    else:
+        cached.write_text("my own notes, saved under an unlucky name")
+    before = cached.read_bytes()
+    with pytest.raises(DataError) as caught:
+        load_mnist()
+    message = str(caught.value)
+    assert message.startswith("~/.keras/datasets/mnist.npz: ") and "left as it is" in message
+    assert len(message) <= 200
+    assert cached.read_bytes() == before
+    _, requests = mnist_server
+    assert requests == []
+
+
+def test_download_lands_whole_in_the_keras_folder(mnist_path, home, mnist_server, tmp_path):
+    files, requests = mnist_server
+    resaved_standard_mnist(mnist_path, tmp_path / "served.npz")
+    files["/mnist.npz"] = (tmp_path / "served.npz").read_bytes()
+    mnist = load_mnist()
+    cached = home / ".keras" / "datasets" / "mnist.npz"
+    assert mnist.standard and mnist.source == "~/.keras/datasets/mnist.npz"
+    assert cached.read_bytes() == files["/mnist.npz"]
+    assert sorted(p.name for p in cached.parent.iterdir()) == ["mnist.npz"]
+    load_mnist()
+    assert requests == ["/mnist.npz"], "downloaded once, then read from the folder"
+
+
+@pytest.mark.parametrize("served", ["an error page", "other digits", "nothing"])
+def test_a_failed_download_leaves_nothing_behind(served, home, mnist_server, tmp_path):
+    files, _ = mnist_server
+    if served == "an error page":
+        files["/mnist.npz"] = b"<!DOCTYPE html><html>quota exceeded</html>"
+    elif served == "other digits":
+        files["/mnist.npz"] = write_npz(tmp_path / "other.npz", small_arrays()).read_bytes()
+    with pytest.raises(DataError, match="could not download MNIST") as caught:
+        load_mnist()
+    assert len(str(caught.value)) <= 200 and "Offline" in str(caught.value)
+    folder = home / ".keras" / "datasets"
+    assert not folder.exists() or list(folder.iterdir()) == []
+
+
+def test_lesson_uses_a_resaved_mnist_in_the_keras_folder(mnist_path, tmp_path):
+    """The user's file is used, and is byte for byte the same after the run."""
+    home = tmp_path / "home"
+    cached = home / ".keras" / "datasets" / "mnist.npz"
+    digest = resaved_standard_mnist(mnist_path, cached)
+    result = run_lesson(
+        "--quick",
+        "--output-dir",
+        tmp_path / "out",
+        env={"HOME": str(home), "https_proxy": "http://127.0.0.1:9"},
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "source: ~/.keras/datasets/mnist.npz (standard MNIST)" in result.stdout
+    assert hashlib.sha256(cached.read_bytes()).hexdigest() == digest

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import re
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import ROOT, run_script
-from digit_preprocessing import (
+from conftest import ROOT, assert_clean_failure, run_script
+from mnist_lesson.data import load_mnist
+from mnist_lesson.handwriting import (
     MAX_PIXELS,
     ImageError,
     centre_by_mass,
@@ -20,7 +24,6 @@ from digit_preprocessing import (
     render_as_photo,
     to_mnist,
 )
-from mnist_data import load_mnist
 
 PREDICT = ROOT / "predict_digits.py"
 
@@ -109,6 +112,7 @@ def photo_set(mnist_path, tmp_path_factory):
     return paths, mnist.y_test[chosen]
 
 
+@pytest.mark.slow
 def test_round_trip_classifies_photos_and_beats_a_naive_resize(full_run, photo_set):
     import keras
 
@@ -157,9 +161,9 @@ def bad_and_good_images(photo_set, tmp_path_factory):
 
 
 def test_bad_inputs_get_entry_errors_and_the_rest_are_classified(
-    full_run, bad_and_good_images, tmp_path
+    quick_run, bad_and_good_images, tmp_path
 ):
-    _, output_dir = full_run
+    _, output_dir = quick_run
     ordered, errors = bad_and_good_images
     result = run_script(
         PREDICT,
@@ -194,15 +198,110 @@ def test_bad_inputs_get_entry_errors_and_the_rest_are_classified(
         assert image.size == (28, 28)
 
 
-def test_all_good_inputs_exit_zero_with_a_table(full_run, photo_set):
+@pytest.mark.slow
+def test_the_tool_reads_the_labelled_photos_right(full_run, photo_set):
     _, output_dir = full_run
-    paths, _ = photo_set
-    folder = paths[0].parent
-    result = run_script(PREDICT, folder, "--model", output_dir / "models" / "deep.keras")
+    paths, labels = photo_set
+    result = run_script(
+        PREDICT, paths[0].parent, "--json", "--model", output_dir / "models" / "deep.keras"
+    )
+    assert result.returncode == 0, result.stderr
+    entries = json.loads(result.stdout)
+    assert [entry["path"] for entry in entries] == [str(path) for path in sorted(paths)]
+    label_of = dict(zip(map(str, paths), labels))
+    right = [entry["digit"] == label_of[entry["path"]] for entry in entries]
+    assert np.mean(right) >= 0.95
+
+
+def model_answers(model_path, paths):
+    """What the model says about each image, computed here, without the tool."""
+    import keras
+
+    model = keras.saving.load_model(model_path, safe_mode=True)
+    batch = np.stack([prepare_image(path) for path in paths]).reshape(len(paths), 784)
+    return model.predict(batch, verbose=0)
+
+
+def test_each_result_stays_with_its_file_and_the_table_is_the_readmes(
+    quick_run, photo_set, tmp_path
+):
+    _, output_dir = quick_run
+    model_path = output_dir / "models" / "deep.keras"
+    paths = list(photo_set[0][:12])
+    order = np.random.default_rng(3).permutation(len(paths))
+    shuffled = [paths[i] for i in order]
+    expected = model_answers(model_path, shuffled)
+    result = run_script(
+        PREDICT, *shuffled, "--model", model_path, "--save-preprocessed", tmp_path / "seen"
+    )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0].split()[:3] == ["image", "digit", "confidence"]
-    assert len(lines) == 1 + len(paths)
+    assert re.fullmatch(r"image +digit  confidence  top 3", lines[0])
+    assert len(lines) == 1 + len(shuffled)
+    for path, line, probabilities in zip(shuffled, lines[1:], expected):
+        top3 = np.argsort(probabilities)[::-1][:3]
+        assert re.fullmatch(TABLE_ROW, line), line
+        assert line.split()[:2] == [str(path), str(top3[0])]
+        assert line.endswith(", ".join(f"{d} {probabilities[d]:.1%}" for d in top3))
+    # What the model saw, written to --save-preprocessed: the same pixels as prepare_image.
+    for index, path in enumerate(shuffled):
+        with Image.open(tmp_path / "seen" / f"{index:03d}_{path.stem}.png") as image:
+            saved = np.asarray(image)
+        assert saved.dtype == np.uint8
+        np.testing.assert_array_equal(saved, np.round(prepare_image(path) * 255).astype(np.uint8))
+
+
+# A row of the table: path, digit, confidence, top 3, as the README shows it.
+TABLE_ROW = r"\S+ +\d +\d+\.\d%  \d \d+\.\d%, \d \d+\.\d%, \d \d+\.\d%"
+
+
+def test_the_readme_shows_the_tools_table_format():
+    readme = (ROOT / "README.md").read_text()
+    block = readme[readme.index("python predict_digits.py my_digit.jpg") :]
+    block = block[
+        block.index("```\nimage") + 4 : block.index("\n```", block.index("```\nimage") + 4)
+    ]
+    header, *rows = block.splitlines()
+    assert re.fullmatch(r"image +digit  confidence  top 3", header)
+    assert rows and all(re.fullmatch(TABLE_ROW, row) for row in rows), rows
+
+
+def test_the_default_model_is_the_lessons(quick_run, photo_set, tmp_path):
+    """Run from a folder where the lesson ran: outputs/models/deep.keras is used."""
+    _, output_dir = quick_run
+    (tmp_path / "outputs" / "models").mkdir(parents=True)
+    shutil.copy(output_dir / "models" / "deep.keras", tmp_path / "outputs" / "models")
+    path = photo_set[0][0]
+    result = run_script(PREDICT, path, "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    expected = model_answers(output_dir / "models" / "deep.keras", [path])[0]
+    assert json.loads(result.stdout)[0]["digit"] == int(np.argmax(expected))
+    result = run_script(PREDICT, path, cwd=tmp_path / "outputs")
+    assert result.returncode == 1 and "outputs/models/deep.keras not found" in result.stderr
+
+
+def test_folders_give_their_images_and_nothing_else(quick_run, photo_set, tmp_path):
+    _, output_dir = quick_run
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    shutil.copy(photo_set[0][0], folder / "b_digit.PNG")
+    shutil.copy(photo_set[0][1], folder / "a_digit.jpg.png")
+    (folder / "notes.txt").write_text("not an image")
+    (folder / ".DS_Store").write_bytes(b"\x00\x01")
+    (folder / "inner").mkdir()
+    result = run_script(PREDICT, folder, "--json", "--model", output_dir / "models" / "deep.keras")
+    assert result.returncode == 0, result.stderr
+    names = [Path(entry["path"]).name for entry in json.loads(result.stdout)]
+    assert names == ["a_digit.jpg.png", "b_digit.PNG"]
+
+
+def test_no_image_files_is_one_line(tmp_path):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "text").mkdir()
+    (tmp_path / "text" / "readme.txt").write_text("no pictures here")
+    result = run_script(PREDICT, tmp_path / "empty", tmp_path / "text")
+    assert result.returncode == 1
+    assert_clean_failure(result, "no image files found", str(tmp_path / "empty"))
 
 
 def test_missing_model_says_to_run_the_lesson_first(tmp_path):
@@ -221,3 +320,39 @@ def test_corrupt_model_is_one_line(tmp_path):
     assert "Traceback" not in result.stderr
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "cannot be loaded" in lines[0]
+
+
+# --- what phones and drawing programs save --------------------------------------------------------
+
+
+def upright_digit() -> np.ndarray:
+    """A seven-like digit, dark on white, much taller than wide: rotating it changes everything."""
+    image = np.full((160, 90), 240, np.uint8)
+    image[20:36, 10:80] = 15  # the top bar
+    image[20:150, 62:78] = 15  # the long stroke
+    return image
+
+
+def test_exif_rotation_is_applied_before_preprocessing(tmp_path):
+    """Phones store photos sideways with an EXIF tag that says how to turn them upright."""
+    upright = tmp_path / "upright.jpg"
+    Image.fromarray(upright_digit()).save(upright, quality=95)
+    sideways = tmp_path / "sideways.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: rotate 90 degrees clockwise to view
+    Image.fromarray(upright_digit()).rotate(90, expand=True).save(sideways, quality=95, exif=exif)
+    expected = prepare_image(upright)
+    np.testing.assert_allclose(prepare_image(sideways), expected, atol=0.08)
+    assert np.abs(prepare_image(sideways) - expected).mean() < 0.01
+
+
+def test_strokes_on_a_transparent_canvas_are_read_as_ink_on_paper(tmp_path):
+    """Drawing apps save black strokes on transparent pixels, which are black too (0, 0, 0, 0)."""
+    ink = upright_digit() < 128
+    rgba = np.zeros((*ink.shape, 4), np.uint8)
+    rgba[..., 3] = np.where(ink, 255, 0)  # black everywhere; only alpha tells ink from canvas
+    transparent = tmp_path / "drawn.png"
+    Image.fromarray(rgba, "RGBA").save(transparent)
+    on_paper = tmp_path / "on_paper.png"
+    Image.fromarray(np.where(ink, 0, 255).astype(np.uint8)).save(on_paper)
+    np.testing.assert_allclose(prepare_image(transparent), prepare_image(on_paper), atol=1e-6)

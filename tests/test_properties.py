@@ -8,25 +8,19 @@ from __future__ import annotations
 
 import gzip
 import io
-import os
 import tracemalloc
 
 import numpy as np
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image
-from test_data import idx_bytes, small_arrays, write_idx_folder
+from test_data import small_arrays
 
-from digit_preprocessing import ImageError, prepare_image, to_mnist
-from mnist_data import IDX_FILE_NAMES, DataError, load_mnist
+from conftest import write_idx_folder
+from mnist_lesson.data import IDX_FILE_NAMES, DataError, load_mnist
+from mnist_lesson.handwriting import ImageError, prepare_image, to_mnist
 
 ALLOCATION_LIMIT = 64 * 1024 * 1024
-PROPERTY_SETTINGS = settings(
-    max_examples=300,
-    deadline=5000,
-    derandomize=bool(os.environ.get("CI")),  # CI reruns the same examples every time
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
 
 
 def loads_or_raises(load, path, error_type):
@@ -72,7 +66,6 @@ def mutate(data: bytes, draw) -> bytes:
     return bytes(data)
 
 
-@PROPERTY_SETTINGS
 @given(data=st.binary(max_size=2048))
 def test_random_bytes_as_npz(tmp_path, data):
     path = tmp_path / "random.npz"
@@ -80,7 +73,6 @@ def test_random_bytes_as_npz(tmp_path, data):
     assert loads_or_raises(load_mnist, path, DataError) is None
 
 
-@PROPERTY_SETTINGS
 @given(compressed=st.booleans(), data=st.data())
 def test_mutated_npz(tmp_path, compressed, data):
     path = tmp_path / "mutated.npz"
@@ -90,7 +82,6 @@ def test_mutated_npz(tmp_path, compressed, data):
         assert mnist.x_train.shape[1:] == (28, 28) and mnist.y_train.max() <= 9
 
 
-@PROPERTY_SETTINGS
 @given(
     name=st.sampled_from(sorted(IDX_FILE_NAMES)),
     gzipped=st.booleans(),
@@ -112,7 +103,6 @@ def test_mutated_idx_files(tmp_path_factory, name, gzipped, data):
         assert len(mnist.x_train) == len(mnist.y_train) and mnist.y_test.max() <= 9
 
 
-@PROPERTY_SETTINGS
 @given(
     count=st.integers(0, 2**32 - 1),
     rows=st.integers(0, 2**32 - 1),
@@ -126,7 +116,6 @@ def test_absurd_declared_idx_sizes(tmp_path_factory, count, rows, cols):
     loads_or_raises(load_mnist, folder, DataError)
 
 
-@PROPERTY_SETTINGS
 @given(data=st.binary(max_size=4096), suffix=st.sampled_from([".png", ".jpg", ".gif", ".bmp"]))
 def test_random_bytes_as_an_image(tmp_path, data, suffix):
     path = tmp_path / f"random{suffix}"
@@ -146,7 +135,6 @@ def valid_png_bytes() -> bytes:
 VALID_PNG = valid_png_bytes()
 
 
-@PROPERTY_SETTINGS
 @given(data=st.data())
 def test_mutated_png(tmp_path, data):
     path = tmp_path / "mutated.png"
@@ -155,7 +143,6 @@ def test_mutated_png(tmp_path, data):
     assert image is None or image.shape == (28, 28)
 
 
-@PROPERTY_SETTINGS
 @given(
     pixels=st.integers(1, 60).flatmap(
         lambda height: st.integers(1, 60).flatmap(
@@ -171,8 +158,3 @@ def test_preprocessing_random_arrays(pixels):
         assert image.shape == (28, 28) and image.dtype == np.float32
         assert np.all(np.isfinite(image)) and image.min() >= 0 and image.max() <= 1
         assert image.max() == 1.0
-
-
-def test_idx_helper_round_trips():
-    array = np.arange(10, dtype=np.uint8)
-    assert idx_bytes(array)[:4] == bytes([0, 0, 8, 1])

@@ -19,6 +19,7 @@ from conftest import (
     load_metrics,
     run_lesson,
 )
+from mnist_lesson.runtime import OutputFolder
 
 REPRODUCIBLE_KEYS = ("test_accuracy", "test_loss", "confusion_matrix", "history")
 
@@ -60,6 +61,10 @@ def assert_only_complete_files(folder):
         assert "weighted avg" in path.read_text()
 
 
+# The README promises that Ctrl-C stops a run within this many seconds.
+CTRL_C_SECONDS = 3
+
+
 def interrupt_during_training(mnist_path, output_dir, marker: str):
     """Start a long run, wait until ``marker`` is printed, then press Ctrl-C."""
     process = subprocess.Popen(
@@ -70,21 +75,27 @@ def interrupt_during_training(mnist_path, output_dir, marker: str):
         stderr=subprocess.PIPE,
         text=True,
     )  # fmt: skip
-    seen = ""
-    deadline = time.monotonic() + 300
-    while marker not in seen and time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            break
-        seen += line
-    assert marker in seen, seen[-2000:]
-    time.sleep(1.0)
-    interrupted_at = time.monotonic()
-    process.send_signal(signal.SIGINT)
-    stdout, stderr = process.communicate(timeout=60)
-    return process.returncode, stderr, time.monotonic() - interrupted_at
+    try:
+        seen = ""
+        deadline = time.monotonic() + 300
+        while marker not in seen and time.monotonic() < deadline:
+            line = process.stdout.readline()
+            if not line:
+                break
+            seen += line
+        assert marker in seen, seen[-2000:]
+        time.sleep(1.0)
+        interrupted_at = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+        return process.returncode, stderr, time.monotonic() - interrupted_at
+    finally:
+        if process.poll() is None:  # an assertion failed: no run may outlive its test
+            process.kill()
+            process.communicate()
 
 
+@pytest.mark.slow
 def test_ctrl_c_during_training_exits_130_with_one_line(mnist_path, tmp_path):
     returncode, stderr, seconds = interrupt_during_training(mnist_path, tmp_path, 'Model: "deep"')
     assert returncode == 130
@@ -92,11 +103,12 @@ def test_ctrl_c_during_training_exits_130_with_one_line(mnist_path, tmp_path):
     lines = [line for line in stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("interrupted:"), stderr
     assert "sample_digits.png" in lines[0] and "confusion_matrix_simple.png" in lines[0]
-    assert seconds < 10
+    assert seconds < CTRL_C_SECONDS
     assert_only_complete_files(tmp_path)
     assert not (tmp_path / "metrics.json").exists()
 
 
+@pytest.mark.slow
 def test_interrupted_run_leaves_earlier_results_whole(quick_run, mnist_path, tmp_path):
     _, quick_dir = quick_run
     shutil.copytree(quick_dir, tmp_path, dirs_exist_ok=True)
@@ -105,6 +117,8 @@ def test_interrupted_run_leaves_earlier_results_whole(quick_run, mnist_path, tmp
     assert returncode == 130
     assert_only_complete_files(tmp_path)
     after = {path for path in tmp_path.rglob("*") if path.is_file()}
+    after.discard(tmp_path / OutputFolder.MANIFEST)
+    before.pop(tmp_path / OutputFolder.MANIFEST)
     assert after == set(before), "no file lost, none half-written under a new name"
     assert (tmp_path / "metrics.json").read_bytes() == before[tmp_path / "metrics.json"]
     replaced = tmp_path / "confusion_matrix_simple.png"  # now from the full data, not --quick
@@ -121,3 +135,83 @@ def test_unusable_output_folder_fails_before_training(blocker, mnist_path, tmp_p
     assert_clean_failure(result, "output folder", str(target))
     assert "Epoch" not in result.stdout and "Model:" not in result.stdout
     assert occupied.read_text() == "my notes"
+
+
+# A child that writes a file slowly, in chunks, with the lesson's Ctrl-C handling.
+SLOW_WRITER = """
+import sys, time
+from pathlib import Path
+from mnist_lesson.runtime import OutputFolder, install_script_handlers
+
+install_script_handlers()
+
+def write_slowly(path):
+    with open(path, "wb") as file:
+        for _ in range(600):
+            file.write(b"new!" * 1024)
+            file.flush()
+            print("writing", flush=True)
+            time.sleep(0.01)
+
+OutputFolder(sys.argv[1]).write("results.bin", write_slowly)
+"""
+
+
+def test_ctrl_c_inside_a_write_keeps_the_old_file_whole(tmp_path):
+    old = b"old results " * 1000
+    (tmp_path / "results.bin").write_bytes(old)
+    process = subprocess.Popen(
+        [sys.executable, "-c", SLOW_WRITER, str(tmp_path)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        for _ in range(20):  # some chunks of the new file are on disk
+            assert process.stdout.readline() == "writing\n"
+        assert [p for p in tmp_path.iterdir() if ".part" in p.name], "the write is under way"
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 130
+    assert stderr.strip() == "interrupted: nothing was saved yet"
+    assert (tmp_path / "results.bin").read_bytes() == old
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.bin"], "no temporary file"
+
+
+def test_a_run_replaces_what_an_earlier_run_wrote_and_nothing_else(quick_run, mnist_path, tmp_path):
+    """Another seed picks other example digits: after the run, only its own are there."""
+    _, quick_dir = quick_run
+    shutil.copytree(quick_dir, tmp_path, dirs_exist_ok=True)
+    earlier = sorted(p.name for p in (tmp_path / "handwriting_examples").iterdir())
+    (tmp_path / "my_notes.txt").write_text("mine")
+    (tmp_path / "handwriting_examples" / "my_own_digit.png").write_bytes(b"mine too")
+    result = run_lesson("--quick", "--seed", "7", "--data", mnist_path, "--output-dir", tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    examples = sorted(p.name for p in (tmp_path / "handwriting_examples").iterdir())
+    assert len(examples) == len(earlier) + 1 and "my_own_digit.png" in examples
+    assert not set(earlier) & set(examples), "the earlier run's examples are gone"
+    assert (tmp_path / "my_notes.txt").read_text() == "mine"
+    assert load_metrics(tmp_path)["seed"] == 7
+    listed = json.loads((tmp_path / OutputFolder.MANIFEST).read_text())
+    on_disk = {p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()}
+    assert set(listed) == on_disk - {OutputFolder.MANIFEST, "my_notes.txt",
+                                     "handwriting_examples/my_own_digit.png"}  # fmt: skip
+
+
+def test_manifest_entries_outside_the_folder_are_never_removed(tmp_path):
+    outside = tmp_path / "precious.txt"
+    outside.write_text("keep")
+    folder = OutputFolder(tmp_path / "out", one_run=True)
+    folder.save_text(OutputFolder.MANIFEST, json.dumps(["../precious.txt", str(outside), "a.txt"]))
+    (tmp_path / "out" / "a.txt").write_text("from an earlier run")
+    folder.save_text("b.txt", "new")
+    folder.finish({"done": True})
+    assert outside.read_text() == "keep"
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        OutputFolder.MANIFEST, "b.txt", "metrics.json"
+    ]  # fmt: skip

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from mnist_data import describe_error
+from mnist_lesson.data import describe_error
 
 MAX_PIXELS = 50_000_000  # larger than any phone photo; a bigger claim is a decompression bomb
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}

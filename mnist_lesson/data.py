@@ -8,10 +8,13 @@ standard MNIST, whatever container it came in. Every problem a user can cause is
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import os
+import shutil
 import struct
+import tempfile
 import warnings
 import zipfile
 import zlib
@@ -19,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from mnist_lesson.runtime import display_path
 
 ARRAY_NAMES = ("x_train", "y_train", "x_test", "y_test")
 
@@ -43,12 +48,10 @@ NUM_CLASSES = 10
 MAX_EXAMPLES = 2_000_000
 _IDX_UBYTE = 0x08
 
-DOWNLOAD_HINT = (
-    "pass a local copy with --data PATH or the MNIST_PATH environment variable: either a keras "
-    "mnist.npz (https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz) or a folder "
-    "with the four IDX files train-images-idx3-ubyte, train-labels-idx1-ubyte, "
-    "t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte (gzipped or not)"
-)
+MNIST_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
+DOWNLOAD_TIMEOUT_SECONDS = 60
+# Where a copy helps: the README's Offline section lists every way to give the lesson MNIST.
+OFFLINE_HINT = "see the README's Offline section for a local copy (--data PATH or MNIST_PATH)"
 
 
 class DataError(Exception):
@@ -70,15 +73,15 @@ class Mnist:
 
 
 def load_mnist(path: str | os.PathLike | None = None) -> Mnist:
-    """Load MNIST from ``path`` (.npz file or IDX folder), else from $MNIST_PATH, else Keras."""
+    """Load MNIST from ``path`` (.npz file or IDX folder), else from $MNIST_PATH, else from
+    Keras' copy in ``~/.keras/datasets/`` (downloading it there once when there is none)."""
     if path is None or str(path) == "":
         path = os.environ.get("MNIST_PATH") or None
     if path is None:
-        arrays, source = download_with_keras(), "keras.datasets.mnist"
-    else:
-        path = Path(path).expanduser()
-        arrays, source = read_arrays(path), str(path)
-    arrays = validate(arrays, source)
+        path = cached_or_downloaded()
+    path = Path(path).expanduser()
+    source = display_path(path)
+    arrays = validate(read_arrays(path), source)
     standard = is_standard_mnist(arrays)
     if not standard:
         warnings.warn(
@@ -92,22 +95,87 @@ def load_mnist(path: str | os.PathLike | None = None) -> Mnist:
 
 def read_arrays(path: Path) -> dict[str, np.ndarray]:
     """The four raw arrays from an .npz file or an IDX folder, without validation of content."""
+    shown = display_path(path)
     if not path.exists():
-        raise DataError(f"{path}: no such file or folder")
+        raise DataError(f"{shown}: no such file or folder")
     if path.is_dir():
         return read_idx_folder(path)
     return read_npz(path)
 
 
-def download_with_keras() -> dict[str, np.ndarray]:
-    import keras
+def keras_cache_files() -> list[Path]:
+    """Where Keras keeps its MNIST download: $KERAS_HOME/datasets, else ~/.keras/datasets."""
+    homes = [os.environ.get("KERAS_HOME"), Path.home() / ".keras"]
+    return list(dict.fromkeys(Path(home) / "datasets" / "mnist.npz" for home in homes if home))
+
+
+def cached_or_downloaded() -> Path:
+    """The standard MNIST in Keras' cache, downloaded there first when no copy exists.
+
+    A copy there is checked by content, not by its bytes: a re-saved standard MNIST is used as
+    it is (Keras' own hash check would fail on it, and its retry would delete the file). A file
+    there that is not the standard MNIST is reported and left alone, never replaced."""
+    for cached in keras_cache_files():
+        if cached.exists():
+            check_cached_copy(cached)
+            return cached
+    return download(keras_cache_files()[0])
+
+
+def check_cached_copy(cached: Path) -> None:
+    try:
+        standard = is_standard_mnist(validate(read_arrays(cached), display_path(cached)))
+    except DataError as error:
+        raise DataError(f"{error} (left as it is; move it away to download MNIST again)") from None
+    if not standard:
+        raise DataError(
+            f"{display_path(cached)}: not the standard MNIST (left as it is; move it away to "
+            "download MNIST again, or pass it with --data to use it)"
+        )
+
+
+def _not_standard_mnist_reason(path: Path) -> str | None:
+    """Why the file at ``path`` is not the standard MNIST, or None when it is."""
+    try:
+        if is_standard_mnist(validate(read_npz(path), display_path(path))):
+            return None
+    except DataError:
+        return "what arrived is not an MNIST archive: an error page?"
+    return "what arrived is not the standard MNIST"
+
+
+def download(target: Path) -> Path:
+    """Download the standard MNIST to ``target`` without ever touching an existing file there:
+    into a temporary file beside it, moved into place only when complete and checked."""
+    import urllib.request
 
     try:
-        (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".mnist.", suffix=".part")
+    except OSError as error:
+        reason = error.strerror or describe_error(error)
+        folder = display_path(target.parent)
+        raise DataError(f"cannot download MNIST into {folder}: {reason}") from None
+    print(f"downloading MNIST (11 MB) to {display_path(target)}", flush=True)
+    try:
+        with (
+            os.fdopen(handle, "wb") as file,
+            urllib.request.urlopen(MNIST_URL, timeout=DOWNLOAD_TIMEOUT_SECONDS) as response,
+        ):
+            shutil.copyfileobj(response, file)
+        reason = _not_standard_mnist_reason(Path(temporary))
+        if reason is None and target.exists():  # appeared meanwhile: the user's file wins
+            reason = f"{display_path(target)} appeared meanwhile and was left as it is"
+        if reason is None:
+            os.replace(temporary, target)
     except Exception as error:  # urllib, ssl, socket and file errors all arrive here
-        reason = describe_error(error)
-        raise DataError(f"could not download MNIST ({reason}); {DOWNLOAD_HINT}") from None
-    return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
+        reason = describe_error(error)[:80]
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+    if reason is not None:
+        raise DataError(f"could not download MNIST ({reason}); {OFFLINE_HINT}")
+    return target
 
 
 # --- .npz -------------------------------------------------------------------------------------
@@ -120,13 +188,14 @@ def read_npz(path: Path) -> dict[str, np.ndarray]:
     lets a forged or truncated archive fail with a clear message instead. Only plain numeric
     arrays are accepted, so pickled objects are never loaded.
     """
+    shown = display_path(path)
     try:
         with zipfile.ZipFile(path) as archive:
             members = {Path(info.filename).stem: info for info in archive.infolist()}
             missing = [name for name in ARRAY_NAMES if name not in members]
             if missing:
                 raise DataError(
-                    f"{path}: not a keras-layout MNIST .npz (missing {', '.join(missing)}; "
+                    f"{shown}: not a keras-layout MNIST .npz (missing {', '.join(missing)}; "
                     f"expected arrays {', '.join(ARRAY_NAMES)})"
                 )
             return {
@@ -136,14 +205,19 @@ def read_npz(path: Path) -> dict[str, np.ndarray]:
         raise
     except zipfile.BadZipFile:
         raise DataError(_not_an_archive_message(path)) from None
-    except (OSError, EOFError, zlib.error, NotImplementedError, RuntimeError) as error:
-        raise DataError(f"{path}: unreadable .npz archive ({describe_error(error)})") from None
+    # A damaged archive fails in many ways: a member name that is not UTF-8 although its flag
+    # says so (UnicodeDecodeError, a ValueError), a bad header field (struct.error), an
+    # unsupported compression or an encrypted member (NotImplementedError, RuntimeError).
+    except (OSError, EOFError, zlib.error, ValueError, struct.error, NotImplementedError,
+            RuntimeError) as error:  # fmt: skip
+        raise DataError(f"{shown}: unreadable .npz archive ({describe_error(error)})") from None
 
 
 def _read_npy_member(
     archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, name: str
 ) -> np.ndarray:
-    where = f"{path} [{info.filename}]"
+    shown = display_path(path)
+    where = f"{shown} [{info.filename}]"
     with archive.open(info) as member:
         try:
             major, _minor = np.lib.format.read_magic(member)
@@ -180,18 +254,21 @@ def _read_npy_member(
 
 
 def _not_an_archive_message(path: Path) -> str:
+    shown = display_path(path)
     with open(path, "rb") as file:
         start = file.read(512)
     if not start:
-        return f"{path}: empty file, expected a keras-layout mnist.npz"
+        return f"{shown}: empty file, expected a keras-layout mnist.npz"
     if b"<html" in start.lower() or b"<!doctype" in start.lower():
         return (
-            f"{path}: an HTML page, not an .npz archive (a failed download saved as a file?); "
-            f"{DOWNLOAD_HINT}"
+            f"{shown}: an HTML page, not MNIST (a failed download?): download mnist.npz again, "
+            "or use the four IDX files"
         )
+    if start[:4] == b"PK\x03\x04":
+        return f"{shown}: a damaged or truncated .npz archive (download or copy it again)"
     if start[:4] in (b"\x00\x00\x08\x01", b"\x00\x00\x08\x03") or start[:2] == b"\x1f\x8b":
-        return f"{path}: an IDX or gzip file; pass the folder holding all four IDX files"
-    return f"{path}: not an .npz archive (expected a keras-layout mnist.npz or an IDX folder)"
+        return f"{shown}: an IDX or gzip file; pass the folder holding all four IDX files"
+    return f"{shown}: not an .npz archive (expected a keras-layout mnist.npz or an IDX folder)"
 
 
 # --- IDX --------------------------------------------------------------------------------------
@@ -199,18 +276,20 @@ def _not_an_archive_message(path: Path) -> str:
 
 def read_idx_folder(folder: Path) -> dict[str, np.ndarray]:
     """Read the four standard IDX files (each gzipped or not) from ``folder``."""
+    shown = display_path(folder)
     arrays = {}
     for name, file_name in IDX_FILE_NAMES.items():
         candidates = [folder / file_name, folder / f"{file_name}.gz"]
         found = [candidate for candidate in candidates if candidate.is_file()]
         if not found:
-            raise DataError(f"{folder}: missing {file_name} (or {file_name}.gz)")
+            raise DataError(f"{shown}: missing {file_name} (or {file_name}.gz)")
         arrays[name] = read_idx(found[0], expected_ndim=3 if name.startswith("x") else 1)
     return arrays
 
 
 def read_idx(path: Path, expected_ndim: int) -> np.ndarray:
     """Read one IDX file of unsigned bytes; gzip is recognised by its magic number."""
+    shown = display_path(path)
     try:
         with open(path, "rb") as raw:
             gzipped = raw.read(2) == b"\x1f\x8b"
@@ -221,39 +300,40 @@ def read_idx(path: Path, expected_ndim: int) -> np.ndarray:
             return _read_idx_stream(raw, path, expected_ndim, os.fstat(raw.fileno()).st_size)
     except DataError:
         raise
-    except (OSError, EOFError, zlib.error) as error:
-        raise DataError(f"{path}: unreadable IDX file ({describe_error(error)})") from None
+    except (OSError, EOFError, zlib.error, ValueError) as error:
+        raise DataError(f"{shown}: unreadable IDX file ({describe_error(error)})") from None
 
 
 def _read_idx_stream(stream, path: Path, expected_ndim: int, stored_size: int | None) -> np.ndarray:
+    shown = display_path(path)
     header = stream.read(4)
     if len(header) == 0:
-        raise DataError(f"{path}: empty file, expected an IDX file")
+        raise DataError(f"{shown}: empty file, expected an IDX file")
     if len(header) < 4 or header[:2] != b"\x00\x00":
-        raise DataError(f"{path}: not an IDX file (bad magic number)")
+        raise DataError(f"{shown}: not an IDX file (bad magic number)")
     if header[2] != _IDX_UBYTE:
-        raise DataError(f"{path}: IDX data type 0x{header[2]:02x}, expected unsigned bytes (0x08)")
+        raise DataError(f"{shown}: IDX data type 0x{header[2]:02x}, expected unsigned bytes (0x08)")
     ndim = header[3]
     if ndim != expected_ndim:
-        raise DataError(f"{path}: IDX file has {ndim} dimensions, expected {expected_ndim}")
+        raise DataError(f"{shown}: IDX file has {ndim} dimensions, expected {expected_ndim}")
     dims_bytes = stream.read(4 * ndim)
     if len(dims_bytes) < 4 * ndim:
-        raise DataError(f"{path}: truncated IDX header")
+        raise DataError(f"{shown}: truncated IDX header")
     shape = struct.unpack(f">{ndim}I", dims_bytes)
     if ndim == 3 and tuple(shape[1:]) != IMAGE_SHAPE:
-        raise DataError(f"{path}: IDX header declares shape {shape}, expected (N, 28, 28)")
+        raise DataError(f"{shown}: IDX header declares shape {shape}, expected (N, 28, 28)")
     if shape[0] > MAX_EXAMPLES:
-        raise DataError(f"{path}: IDX header declares {shape[0]} examples, an implausible count")
+        raise DataError(f"{shown}: IDX header declares {shape[0]} examples, an implausible count")
     nbytes = int(np.prod(shape, dtype=np.int64))
     header_size = 4 + 4 * ndim
     if stored_size is not None and stored_size != header_size + nbytes:
         raise DataError(
-            f"{path}: IDX header declares {nbytes} bytes of data but the file holds "
+            f"{shown}: IDX header declares {nbytes} bytes of data but the file holds "
             f"{stored_size - header_size}"
         )
-    data = _read_exactly(stream, nbytes, str(path))
+    data = _read_exactly(stream, nbytes, display_path(path))
     if stream.read(1):
-        raise DataError(f"{path}: unexpected data after the {shape} array the header declares")
+        raise DataError(f"{shown}: unexpected data after the {shape} array the header declares")
     return np.frombuffer(data, dtype=np.uint8).reshape(shape)
 
 
@@ -279,8 +359,10 @@ def validate(arrays: dict[str, np.ndarray], source: str) -> dict[str, np.ndarray
         images, labels = arrays[f"x_{split}"], arrays[f"y_{split}"]
         if images.dtype != np.uint8:
             raise DataError(f"{source}: x_{split} has dtype {images.dtype}, expected uint8 pixels")
-        if images.ndim != 3 or images.shape[1:] != IMAGE_SHAPE or images.shape[0] == 0:
+        if images.ndim != 3 or images.shape[1:] != IMAGE_SHAPE:
             raise DataError(f"{source}: x_{split} has shape {images.shape}, expected (N, 28, 28)")
+        if len(images) == 0:
+            raise DataError(f"{source}: x_{split} holds no images")
         if labels.dtype.kind not in "iu" or labels.ndim != 1:
             raise DataError(
                 f"{source}: y_{split} has dtype {labels.dtype} and shape {labels.shape}, "
