@@ -33,6 +33,8 @@ def fake_results():
     def entry(accuracy, seconds, script, rss):
         return {
             "test_accuracy_median": accuracy,
+            "test_accuracy_min": accuracy - 0.001,
+            "test_accuracy_max": accuracy + 0.002,
             "train_seconds_median": seconds,
             "script_seconds_median": script,
             "peak_rss_mb": rss,
@@ -60,8 +62,8 @@ def test_targets_are_ratios_measured_in_the_same_run():
 def test_markdown_table_lists_every_recipe_and_target():
     recipes = fake_results()
     results = {
-        "machine": {"cpu": "Test CPU", "cores": 2},
-        "seeds": [0, 1, 2],
+        "machine": {"cpu": "Test CPU", "cores": 2, "cpu_features": ["avx2", "fma"]},
+        "seeds": [1, 2, 3],
         "date": "2026-11-25",
         "recipes": recipes,
         "sgemm_gflops": 200.0,
@@ -72,7 +74,8 @@ def test_markdown_table_lists_every_recipe_and_target():
     table = benchmark.markdown_table(results)
     for name in recipes:
         assert f"| {name} |" in table
-    assert "| project_deep | 98.60% | 10.0 | 30.0 | 1400 |" in table
+    assert "| project_deep | 98.60% (98.50% - 98.80%) | 10.0 | 30.0 | 1400 |" in table
+    assert "avx2, fma" in table and "seeds 1, 2, 3" in table
     assert "| peak RSS <= 1.5 GB | no |" in table and "50%" in table
 
 
@@ -96,3 +99,29 @@ def test_benchmark_without_data_is_a_usage_error(tmp_path):
     result = run_script(BENCHMARK, "--data", tmp_path / "missing.npz", timeout=60)
     assert result.returncode == 2
     assert "no such file or folder" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_quick_benchmark_runs_the_lesson_and_the_classic_recipe(mnist_path, tmp_path):
+    """The benchmark's main path: both recipes run, the targets are computed, the tables written."""
+    output = tmp_path / "results.json"
+    result = run_script(
+        BENCHMARK, "--quick", "--data", mnist_path, "--seeds", "3", "--recipes", "project",
+        "--output", output, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    results = json.loads(output.read_text())
+    assert results["quick"] is True and results["seeds"] == [3]
+    assert set(results["recipes"]) == {"project_simple", "project_deep", "seed_simple", "seed_deep"}
+    for entry in results["recipes"].values():
+        run = entry["runs"][0]
+        assert 0.5 < run["test_accuracy"] <= 1 and run["train_seconds"] > 0
+        assert entry["test_accuracy_min"] == entry["test_accuracy_median"] == run["test_accuracy"]
+    assert results["recipes"]["project_deep"]["train_examples"] == 2_750  # the lesson's --quick
+    assert set(results["targets"]) == set(benchmark.TARGETS) | {
+        "deep training >= 45% of matmul peak"
+    }
+    table = (tmp_path / "results.md").read_text()
+    assert table == benchmark.markdown_table(results)
+    assert "| seed_deep |" in table and "| target | met |" in table
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.json", "results.md"]
