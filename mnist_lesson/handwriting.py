@@ -66,7 +66,10 @@ def load_grayscale(path: str | os.PathLike) -> np.ndarray:
 
 
 def to_mnist(grayscale: np.ndarray) -> np.ndarray:
-    """MNIST-style 28x28 float32 image (ink 1, background 0) from a 2-D brightness array."""
+    """MNIST-style 28x28 float32 image (ink 1, background 0) from a 2-D brightness array.
+
+    The drawing pad's ``drawing_pad.js`` implements the same steps; ``drawing_pad.py``
+    describes them once for both, and the tests compare the two."""
     ink = ink_intensity(grayscale)
     rows, cols = ink_bounding_box(ink)
     digit = ink[rows, cols]

@@ -1,0 +1,267 @@
+"""Shared helpers for tests that drive a real Chromium (Playwright) or a real JupyterLab.
+
+The browser is the system's Chromium ($CHROMIUM_PATH, else ``chromium`` or ``chromium-browser``
+on the PATH): ``playwright install`` needs the internet. Without one the tests skip, unless $CI
+is set or BROWSER_REQUIRED=1, where they fail.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import math
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+
+
+def missing(message: str):
+    """Skip, or fail where a browser is required (CI)."""
+    if os.environ.get("CI") or os.environ.get("BROWSER_REQUIRED") == "1":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def chromium_path() -> str:
+    path = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium")
+    path = path or shutil.which("chromium-browser")
+    if not path or not Path(path).exists():
+        missing("no Chromium found: install it (apt-get install chromium) or set CHROMIUM_PATH")
+    return path
+
+
+@contextlib.contextmanager
+def launch_chromium() -> Iterator:
+    """A headless Chromium (Playwright Browser), closed at the end."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        missing("playwright is not installed: pip install -r requirements-dev.txt")
+    path = chromium_path()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def offline(page, allowed: str) -> list[str]:
+    """Let ``page`` load only the URL ``allowed`` (and data: URLs); record and abort anything
+    else. Returns the list of refused URLs, for the test to assert it stays empty."""
+    refused: list[str] = []
+
+    def handle(route):
+        url = route.request.url
+        if url == allowed or url.startswith("data:"):
+            route.continue_()
+        else:
+            refused.append(url)
+            route.abort()
+
+    page.route("**/*", handle)
+    return refused
+
+
+def console_errors(page, uncaught_only: bool = False) -> list[str]:
+    """JavaScript errors on ``page`` (uncaught exceptions, and console errors unless
+    ``uncaught_only``), collected as they happen, for the test to assert."""
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(f"{error}\n{error.stack}"))
+    if not uncaught_only:
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    return errors
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def start_jupyterlab(root_dir: Path, timeout: float = 120) -> Iterator[str]:
+    """A headless JupyterLab serving ``root_dir``; yields its base URL with the token
+    (``http://127.0.0.1:PORT/lab?token=...`` without the ``/lab``). Killed at the end even when
+    the test fails. The repository is on PYTHONPATH so that kernels import mnist_lesson."""
+    port, token = free_port(), secrets.token_hex(16)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
+    for name in ("JUPYTER_CONFIG_DIR", "JUPYTERLAB_SETTINGS_DIR", "JUPYTERLAB_WORKSPACES_DIR"):
+        env[name] = str(root_dir / f".{name.lower()}")  # not the user's settings and layouts
+    # No "Would you like to get notified about Jupyter news?" toast over the notebook.
+    notification = root_dir / ".jupyterlab_settings_dir/@jupyterlab/apputils-extension"
+    notification.mkdir(parents=True, exist_ok=True)
+    (notification / "notification.jupyterlab-settings").write_text(
+        '{"fetchNews": "false", "checkForUpdates": false}'
+    )
+    as_root = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
+    log = (root_dir / "jupyterlab.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}",
+         "--ip=127.0.0.1", f"--ServerApp.token={token}", f"--ServerApp.root_dir={root_dir}",
+         "--ServerApp.open_browser=False", *as_root],
+        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root_dir,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=5):
+                    break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    log.flush()
+                    raise RuntimeError(
+                        "JupyterLab did not start: "
+                        + (root_dir / "jupyterlab.log").read_text()[-2000:]
+                    ) from None
+                time.sleep(0.5)
+        yield f"{base}?token={token}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def lab_url(server: str, path: str) -> str:
+    """The JupyterLab URL that opens the notebook at ``path`` (relative to the server root)."""
+    base, _, query = server.partition("?")
+    return f"{base}/lab/tree/{path}?{query}"
+
+
+def open_notebook(page, server: str, path: str, timeout: float = 90_000) -> None:
+    """Open the notebook at ``path`` in JupyterLab and wait until its cells and kernel are ready."""
+    page.goto(lab_url(server, path), timeout=timeout)
+    page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=timeout)
+    wait_for_idle_kernel(page, timeout)
+
+
+def wait_for_idle_kernel(page, timeout: float = 90_000) -> None:
+    """Wait until the notebook's kernel reports idle (the toolbar's kernel status)."""
+    page.wait_for_function(
+        """() => {
+            const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
+            const status = panel && panel.querySelector('.jp-Notebook-ExecutionIndicator');
+            return status && status.getAttribute('data-status') === 'idle';
+        }""",
+        timeout=timeout,
+    )
+
+
+def run_all(page, timeout: float = 120_000) -> None:
+    """Run every cell through the Run menu (Run All Cells) and wait until all have run: the
+    prompts show [*] while cells run or wait (a saved notebook's prompts already show numbers,
+    so those prove nothing), then the kernel is idle."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+    page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook").first.click()
+    page.get_by_role("menuitem", name="Run", exact=True).click()
+    page.get_by_role("menuitem", name="Run All Cells").first.click()
+    running = """() => [...document.querySelectorAll(
+        '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-InputArea-prompt')]
+        .some(prompt => prompt.textContent.includes('*'))"""
+    with contextlib.suppress(PlaywrightTimeoutError):  # a very quick notebook may be done already
+        page.wait_for_function(running, timeout=10_000)
+    page.wait_for_function(f"() => !({running})()", timeout=timeout)
+    wait_for_idle_kernel(page, timeout)
+
+
+def stroke(mouse, points, steps: int = 4) -> None:
+    """A pen stroke through ``points`` (page coordinates): down, many small moves, up."""
+    mouse.move(*points[0])
+    mouse.down()
+    for point in points[1:]:
+        mouse.move(*point, steps=steps)
+    mouse.up()
+
+
+def _ellipse(cx: float, cy: float, rx: float, ry: float, n: int = 24) -> list:
+    return [
+        (cx + rx * math.sin(2 * math.pi * i / n), cy - ry * math.cos(2 * math.pi * i / n))
+        for i in range(n + 1)
+    ]
+
+
+# Pen strokes for each digit, in a unit square (x right, y down): what a person draws.
+DIGIT_STROKES = {
+    0: [_ellipse(0.5, 0.5, 0.27, 0.4)],
+    1: [[(0.4, 0.2), (0.52, 0.1), (0.52, 0.9)]],
+    2: [[(0.25, 0.3), (0.35, 0.15), (0.55, 0.1), (0.72, 0.2), (0.72, 0.38), (0.25, 0.88),
+         (0.78, 0.88)]],
+    3: [[(0.25, 0.15), (0.55, 0.1), (0.72, 0.25), (0.6, 0.45), (0.42, 0.48), (0.62, 0.52),
+         (0.75, 0.7), (0.6, 0.88), (0.25, 0.85)]],
+    4: [[(0.45, 0.1), (0.22, 0.6), (0.8, 0.6)], [(0.62, 0.35), (0.62, 0.9)]],
+    5: [[(0.72, 0.12), (0.32, 0.12), (0.28, 0.45), (0.55, 0.4), (0.72, 0.55), (0.7, 0.78),
+         (0.5, 0.9), (0.25, 0.82)]],
+    6: [[(0.65, 0.1), (0.4, 0.35), (0.28, 0.65), (0.38, 0.88), (0.6, 0.88), (0.7, 0.68),
+         (0.55, 0.52), (0.3, 0.6)]],
+    7: [[(0.22, 0.12), (0.78, 0.12), (0.45, 0.9)]],
+    8: [[(0.7, 0.2), (0.5, 0.1), (0.3, 0.2), (0.35, 0.38), (0.65, 0.58), (0.7, 0.78), (0.5, 0.9),
+         (0.3, 0.78), (0.35, 0.58), (0.65, 0.38), (0.7, 0.2)]],
+    9: [[(0.7, 0.3), (0.5, 0.45), (0.3, 0.35), (0.35, 0.15), (0.55, 0.1), (0.7, 0.2), (0.7, 0.5),
+         (0.65, 0.9)]],
+}  # fmt: skip
+
+
+def digit_strokes(digit: int, box: dict, rng, jitter: float = 0.02) -> list[list[tuple]]:
+    """``DIGIT_STROKES[digit]`` placed in a random part of ``box`` (a Playwright bounding box),
+    each point moved a little: page coordinates for ``stroke``."""
+    size = rng.uniform(0.55, 0.9)
+    left, top = rng.uniform(0.02, 0.98 - size, 2)
+    return [
+        [
+            (
+                box["x"] + box["width"] * (left + size * (x + rng.normal(0, jitter))),
+                box["y"] + box["height"] * (top + size * (y + rng.normal(0, jitter))),
+            )
+            for x, y in points
+        ]
+        for points in DIGIT_STROKES[digit]
+    ]
+
+
+@functools.cache
+def trained_model(mnist_path: str, hidden: tuple[int, ...] = (64,), examples: int = 10_000):
+    """A Dense model (784-hidden-10, relu, softmax) trained for one epoch on the first
+    ``examples`` training digits: seconds, and good enough to read drawn digits."""
+    import keras
+
+    from mnist_lesson.data import load_mnist
+
+    data = load_mnist(mnist_path)
+    keras.utils.set_random_seed(0)
+    layers = [keras.Input((784,))]
+    for units in hidden:
+        layers += [keras.layers.Dense(units, "relu"), keras.layers.Dropout(0.2)]
+    model = keras.Sequential([*layers, keras.layers.Dense(10, "softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    x = data.x_train[:examples].reshape(-1, 784).astype("float32") / 255
+    model.fit(x, data.y_train[:examples], batch_size=128, epochs=1, verbose=0)
+    return model

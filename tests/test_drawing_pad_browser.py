@@ -1,0 +1,440 @@
+"""The drawing pad in a real headless Chromium: the same preprocessing and predictions as Python,
+drawing with a mouse and with touch, clearing, small screens, several pads, no network."""
+
+from __future__ import annotations
+
+import base64
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from browser import (
+    console_errors,
+    digit_strokes,
+    launch_chromium,
+    offline,
+    stroke,
+    trained_model,
+)
+from mnist_lesson import handwriting
+from mnist_lesson.data import load_mnist
+from mnist_lesson.drawing_pad import DrawingPad
+
+TOLERANCE = 1e-4  # JavaScript vs numpy preprocessing: float32 rounding, nothing more
+
+
+@pytest.fixture(scope="module")
+def mnist(mnist_path):
+    return load_mnist(mnist_path)
+
+
+@pytest.fixture(scope="module")
+def model(mnist_path):
+    return trained_model(str(mnist_path))
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with launch_chromium() as browser:
+        yield browser
+
+
+@pytest.fixture(scope="module")
+def page_file(model, tmp_path_factory):
+    path = tmp_path_factory.mktemp("pad") / "pad.html"
+    path.write_text(DrawingPad(model).page(), encoding="utf-8")
+    return path
+
+
+def open_page(browser, path, **context_options):
+    """A fresh context and page showing ``path``; returns the page and its refused requests and
+    JavaScript errors, which the test asserts empty."""
+    context = browser.new_context(**context_options)
+    page = context.new_page()
+    errors = console_errors(page)
+    refused = offline(page, path.as_uri())
+    page.goto(path.as_uri())
+    return page, refused, errors
+
+
+@pytest.fixture
+def pad(browser, page_file):
+    page, refused, errors = open_page(browser, page_file, viewport={"width": 1000, "height": 800})
+    yield page
+    assert refused == [], f"the page asked the network for {refused}"
+    assert errors == []
+    page.context.close()
+
+
+def uint8_base64(images: np.ndarray) -> str:
+    return base64.b64encode(np.ascontiguousarray(images, dtype=np.uint8).tobytes()).decode()
+
+
+def canvas_image(page, selector: str = "#pad") -> np.ndarray:
+    """The pad's drawing saved as a PNG (as a user would save it) and read the way
+    predict_digits.py reads a photo: ``handwriting.prepare_image``."""
+    url = page.eval_on_selector(selector, "canvas => canvas.toDataURL('image/png')")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "drawing.png"
+        path.write_bytes(base64.b64decode(url.split(",", 1)[1]))
+        return handwriting.prepare_image(path)
+
+
+def keras_reads(model, images) -> np.ndarray:
+    x = np.asarray(images, dtype=np.float32).reshape(-1, 784)
+    return model.predict(x, verbose=0).argmax(axis=1)
+
+
+def bars(page, scope: str = "") -> list[str]:
+    return page.eval_on_selector_all(
+        f"{scope} [data-digit]", "nodes => nodes.map(n => n.getAttribute('data-probability'))"
+    )
+
+
+# ---- Preprocessing parity ----
+
+
+def parity_images(mnist, rng) -> list[np.ndarray]:
+    """Brightness images (uint8) for both implementations: real test digits photographed-style
+    and as raw light-on-dark MNIST at other sizes, random pen strokes, tiny and blank images."""
+    images = []
+    for i in range(25):
+        images.append(np.asarray(handwriting.render_as_photo(mnist.x_test[i], rng, scale=4)))
+    for i in range(25, 40):
+        size = (int(rng.integers(20, 200)), int(rng.integers(20, 200)))
+        images.append(np.asarray(Image.fromarray(mnist.x_test[i]).resize(size, Image.BILINEAR)))
+    for _ in range(25):
+        width, height = int(rng.integers(30, 300)), int(rng.integers(30, 300))
+        image = Image.new("L", (width, height), int(rng.integers(180, 256)))
+        draw = ImageDraw.Draw(image)
+        for _ in range(int(rng.integers(1, 4))):
+            points = [(rng.uniform(0, width), rng.uniform(0, height)) for _ in range(5)]
+            draw.line(points, fill=int(rng.integers(0, 60)), width=int(rng.integers(1, 20)))
+        images.append(np.asarray(image))
+    images.append(np.full((50, 60), 255, np.uint8))  # blank: no ink
+    images.append(np.full((40, 40), 128, np.uint8) + np.eye(40, dtype=np.uint8) * 10)  # faint
+    images.append(255 - np.eye(20, 30, dtype=np.uint8) * 255)  # 600 pixels: the max, not 99.9%
+    return images
+
+
+def python_steps(gray: np.ndarray) -> dict | None:
+    """to_mnist with where its steps put the digit, or None where it raises ImageError."""
+    try:
+        pixels = handwriting.to_mnist(gray)
+    except handwriting.ImageError:
+        return None
+    ink = handwriting.ink_intensity(gray)
+    rows, cols = handwriting.ink_bounding_box(ink)
+    digit = ink[rows, cols]
+    fitted = handwriting.fit_in_box(np.where(digit >= handwriting.INK_LEVEL, digit, 0.0), 20)
+    placed = handwriting.centre_by_mass(fitted, 28)
+    top, left = np.argwhere(placed == fitted.max())[0] - np.argwhere(fitted == fitted.max())[0]
+    return {
+        "pixels": pixels,
+        "rows": [rows.start, rows.stop],
+        "cols": [cols.start, cols.stop],
+        "size": list(fitted.shape),
+        "top": int(top),
+        "left": int(left),
+    }
+
+
+def test_preprocessing_matches_python(pad, mnist):
+    images = parity_images(mnist, np.random.default_rng(7))
+    results = pad.evaluate(
+        """(images) => images.map(([data, width, height]) => {
+            const bytes = Uint8Array.from(atob(data), c => c.charCodeAt(0));
+            return digitPad.preprocessGray(Float32Array.from(bytes, v => v / 255), width, height);
+        })""",
+        [[uint8_base64(image), image.shape[1], image.shape[0]] for image in images],
+    )
+    worst = 0.0
+    for index, (image, js) in enumerate(zip(images, results)):
+        python = python_steps(np.asarray(image, dtype=np.float32) / 255)
+        assert (js is None) == (python is None), f"image {index}: one side found no ink"
+        if python is None:
+            continue
+        for key in ("rows", "cols", "size", "top", "left"):
+            assert js[key] == python[key], f"image {index}: {key} {js[key]} != {python[key]}"
+        difference = np.abs(np.array(js["pixels"]).reshape(28, 28) - python["pixels"]).max()
+        worst = max(worst, float(difference))
+    print(f"preprocessing: largest difference JavaScript vs Python {worst:.2e}")
+    assert worst <= TOLERANCE
+    assert sum(r is None for r in results) == 2  # the blank and the faint image, nothing else
+
+
+def test_drawing_matches_python_preprocessing(pad, mnist):
+    """The live path (canvas pixels -> preprocess) against the PNG of the same canvas."""
+    box = pad.locator("#pad").bounding_box()
+    rng = np.random.default_rng(3)
+    worst = 0.0
+    for digit in (2, 5, 8):
+        for points in digit_strokes(digit, box, rng):
+            stroke(pad.mouse, points)
+        js = np.array(pad.evaluate("digitPad.preprocess()")).reshape(28, 28)
+        worst = max(worst, float(np.abs(js - canvas_image(pad)).max()))
+        pad.evaluate("digitPad.clear()")
+    assert worst <= TOLERANCE
+
+
+# ---- The model ----
+
+
+@pytest.mark.slow
+def test_predictions_match_keras_on_real_digits(browser, mnist_path, mnist, tmp_path):
+    """The lesson's model shape (784-512-512-10) with float16 weights, on 2,000 test digits."""
+    model = trained_model(str(mnist_path), (512, 512))
+    path = tmp_path / "deep.html"
+    path.write_text(DrawingPad(model).page(), encoding="utf-8")
+    page, refused, errors = open_page(browser, path)
+    digits = mnist.x_test[:2000].reshape(-1, 784)
+    probabilities = np.array(
+        page.evaluate(
+            """(data) => {
+                const bytes = Uint8Array.from(atob(data), c => c.charCodeAt(0));
+                const out = [];
+                for (let i = 0; i < bytes.length; i += 784)
+                    out.push(digitPad.predict(bytes.subarray(i, i + 784)));
+                return out;
+            }""",
+            uint8_base64(digits),
+        )
+    )
+    expected = model.predict(digits.astype(np.float32) / 255, verbose=0)
+    agreement = (probabilities.argmax(1) == expected.argmax(1)).mean()
+    largest = np.abs(probabilities - expected).max()
+    print(f"browser vs Keras on {len(digits)} digits: {agreement:.2%} same answer, "
+          f"largest probability difference {largest:.2e}")  # fmt: skip
+    assert agreement >= 0.999
+    assert np.allclose(probabilities.sum(axis=1), 1, atol=1e-6)
+    assert largest < 0.02
+    assert refused == [] and errors == []
+
+
+def test_predict_accepts_arrays_and_uint8(pad, mnist):
+    digit = mnist.x_test[0].reshape(-1)
+    as_bytes, as_floats = pad.evaluate(
+        """(digit) => [digitPad.predict(Uint8Array.from(digit)),
+                       digitPad.predict(Float32Array.from(digit, v => v / 255))]""",
+        digit.tolist(),
+    )
+    assert np.allclose(as_bytes, as_floats) and len(as_bytes) == 10
+    assert np.argmax(as_bytes) == mnist.y_test[0]
+
+
+# ---- Drawing ----
+
+
+def test_drawn_digits_read_as_python_reads_them(pad, model):
+    """20 drawings with real mouse strokes: the shown prediction is what predict_digits.py's
+    preprocessing and the same model give for the saved drawing."""
+    box = pad.locator("#pad").bounding_box()
+    rng = np.random.default_rng(1)
+    shown, seen, intended = [], [], []
+    for repeat in range(2):
+        for digit in range(10):
+            for points in digit_strokes(digit, box, rng):
+                stroke(pad.mouse, points, steps=3 + repeat)
+            shown.append(int(pad.locator("#prediction").text_content()))
+            seen.append(canvas_image(pad))
+            intended.append(digit)
+            pad.get_by_role("button", name="Clear").click()
+    python = keras_reads(model, seen)
+    same = np.mean(np.array(shown) == python)
+    print(f"pad vs Python on {len(shown)} drawings: {same:.0%} same; "
+          f"reads the intended digit {np.mean(np.array(shown) == intended):.0%}")  # fmt: skip
+    assert same >= 0.95
+
+
+def test_prediction_updates_during_a_stroke(pad):
+    box = pad.locator("#pad").bounding_box()
+    x, top = box["x"] + box["width"] / 2, box["y"] + box["height"] * 0.1
+    pad.mouse.move(x, top)
+    pad.mouse.down()
+    during = []
+    for step in range(1, 9):
+        pad.mouse.move(x, top + step * box["height"] * 0.1, steps=3)
+        during.append((pad.locator("#prediction").text_content(), bars(pad)))
+    assert all(prediction != "" for prediction, _ in during), "no prediction before pointerup"
+    assert len({tuple(probabilities) for _, probabilities in during}) > 1, "bars did not change"
+    pad.mouse.up()
+
+
+@pytest.mark.parametrize("how", ["button", "escape"])
+def test_clear(pad, how):
+    box = pad.locator("#pad").bounding_box()
+    stroke(pad.mouse, digit_strokes(7, box, np.random.default_rng(0))[0])
+    assert pad.locator("#prediction").text_content() != ""
+    if how == "button":
+        pad.locator("button#clear").click()
+    else:
+        pad.keyboard.press("Escape")
+    assert pad.locator("#prediction").text_content() == ""
+    assert bars(pad) == [""] * 10
+    assert pad.evaluate("digitPad.preprocess()") is None
+    white = pad.evaluate(
+        """() => document.querySelector('#pad').getContext('2d')
+            .getImageData(0, 0, 280, 280).data.every(v => v === 255)"""
+    )
+    assert white
+
+
+def test_empty_pad_shows_no_prediction(pad):
+    assert pad.locator("#prediction").text_content() == ""
+    assert bars(pad) == [""] * 10
+    assert pad.evaluate("digitPad.preprocess()") is None
+    assert pad.locator("canvas#seen").evaluate("c => [c.width, c.height]") == [28, 28]
+
+
+def test_touch_on_a_small_screen(browser, page_file, model):
+    """A phone: 360 px wide, touch input through Chromium's touch events (CDP), which the pad
+    receives as pointer events of type "touch"."""
+    page, refused, errors = open_page(
+        browser, page_file, viewport={"width": 360, "height": 740}, has_touch=True, is_mobile=True
+    )
+    box = page.locator("#pad").bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 360 and box["width"] >= 200
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360  # no sideways scrolling
+    page.evaluate(
+        """() => { window.pointerTypes = [];
+            document.querySelector('#pad').addEventListener(
+                'pointermove', e => pointerTypes.push(e.pointerType)); }"""
+    )
+    cdp = page.context.new_cdp_session(page)
+    rng = np.random.default_rng(5)
+    shown, seen = [], []
+    for digit in (0, 1, 3, 4, 7):
+        page.evaluate("scrollTo(0, 0)")  # tapping Clear scrolled down
+        box = page.locator("#pad").bounding_box()
+        for points in digit_strokes(digit, box, rng):
+            touch(cdp, points, rest=digit != 1)  # Clear must work right after a flick too
+        shown.append(int(page.locator("#prediction").text_content()))
+        seen.append(canvas_image(page))
+        page.locator("#clear").tap()
+        assert page.locator("#prediction").text_content() == ""
+    assert set(page.evaluate("pointerTypes")) == {"touch"}
+    assert np.mean(np.array(shown) == keras_reads(model, seen)) >= 0.95
+    assert refused == [] and errors == []
+    page.context.close()
+
+
+def touch(cdp, points, steps: int = 4, rest: bool = True) -> None:
+    """One finger stroke through ``points``, interpolated into small moves; ``rest``: the finger
+    stops before it is lifted (else it flicks off the screen)."""
+
+    def send(kind, point=None):
+        touch_points = [{"x": point[0], "y": point[1], "id": 1}] if point else []
+        cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": touch_points})
+
+    send("touchStart", points[0])
+    for (x0, y0), (x1, y1) in zip(points, points[1:]):
+        for t in np.linspace(0, 1, steps + 1)[1:]:
+            send("touchMove", (x0 + t * (x1 - x0), y0 + t * (y1 - y0)))
+    # Rest the finger before lifting it, as people do at the end of a stroke: a finger lifted at
+    # speed is a fling, and Chromium takes the next tap (on Clear) as stopping that fling.
+    if rest:
+        time.sleep(0.1)
+        send("touchMove", points[-1])
+    send("touchEnd")
+
+
+def test_drawing_lands_where_the_pointer_is(browser, page_file):
+    """The canvas is shown scaled (300 px on screen for 280 pixels, less on a narrow screen):
+    ink must land under the pointer."""
+    for width in (1000, 240):
+        page, refused, errors = open_page(
+            browser, page_file, viewport={"width": width, "height": 700}
+        )
+        box = page.locator("#pad").bounding_box()
+        x, y = box["x"] + box["width"] * 0.25, box["y"] + box["height"] * 0.75
+        stroke(page.mouse, [(x, y), (x + 1, y)])
+        ink = np.array(
+            page.evaluate(
+                """() => Array.from(document.querySelector('#pad').getContext('2d')
+                    .getImageData(0, 0, 280, 280).data.filter((v, i) => i % 4 === 0))"""
+            )
+        ).reshape(280, 280)
+        rows, cols = np.nonzero(ink < 128)
+        assert abs(rows.mean() - 210) < 2 and abs(cols.mean() - 70.5) < 2, (width, box)
+        assert refused == [] and errors == []
+        page.context.close()
+
+
+# ---- Several pads, accessibility, offline ----
+
+
+def test_two_pads_in_one_page_do_not_interfere(browser, model, tmp_path):
+    fragment = DrawingPad(model).fragment()
+    path = tmp_path / "two.html"
+    path.write_text(f"<!DOCTYPE html><html><body>{fragment}<hr>{fragment}</body></html>")
+    page, refused, errors = open_page(browser, path, viewport={"width": 1000, "height": 1600})
+    pads = page.locator(".digit-pad")
+    assert pads.count() == 2 and page.locator(".digit-pad-picture").count() == 0
+    ids = page.eval_on_selector_all("[id]", "nodes => nodes.map(n => n.id)")
+    assert len(ids) == len(set(ids)) == 8
+    first, second = pads.nth(0), pads.nth(1)
+    box = first.locator("canvas.digit-pad-surface").bounding_box()
+    stroke(page.mouse, digit_strokes(7, box, np.random.default_rng(0))[0])
+    assert first.locator(".digit-pad-digit").text_content() != ""
+    assert second.locator(".digit-pad-digit").text_content() == ""
+    assert second.evaluate("root => root.digitPad.preprocess()") is None
+    assert first.evaluate("root => root.digitPad.preprocess()") is not None
+    assert page.evaluate("window.digitPad === document.querySelectorAll('.digit-pad')[1].digitPad")
+    second.locator("button").click()  # clearing one leaves the other
+    assert first.locator(".digit-pad-digit").text_content() != ""
+    box = second.locator("canvas.digit-pad-surface").bounding_box()
+    stroke(page.mouse, digit_strokes(1, box, np.random.default_rng(0))[0])
+    page.keyboard.press("Escape")  # clears the pad in use (focused by drawing), only that one
+    assert second.locator(".digit-pad-digit").text_content() == ""
+    assert first.locator(".digit-pad-digit").text_content() != ""
+    assert refused == [] and errors == []
+    page.context.close()
+
+
+def test_accessibility(pad):
+    live = pad.locator("[aria-live=polite]")
+    assert live.count() == 1 and live.locator("#prediction").count() == 1
+    assert pad.get_by_role("button", name="Clear").count() == 1
+    for button in pad.locator("button").all():
+        assert button.text_content().strip() or button.get_attribute("aria-label")
+    assert pad.locator("canvas#pad").get_attribute("aria-label")
+    assert pad.locator("canvas#pad").evaluate("c => getComputedStyle(c).touchAction") == "none"
+    assert pad.locator("html").get_attribute("lang") == "en"
+
+
+def test_page_loads_nothing_from_outside(browser, page_file):
+    """Besides the routed check every test makes: no script, style, font or image from a URL."""
+    page, refused, errors = open_page(browser, page_file)
+    resources = page.evaluate("performance.getEntriesByType('resource').map(e => e.name)")
+    assert resources == [] and refused == [] and errors == []
+    assert page.locator("script[src], link, iframe, img[src^=http]").count() == 0
+    page.context.close()
+
+
+def test_the_lessons_simple_sigmoid_model_runs_too(browser, mnist, tmp_path):
+    """The lesson's simple model: one Dense layer with ten sigmoid outputs (scores, not
+    probabilities that sum to 1), shown as they are."""
+    import keras
+
+    keras.utils.set_random_seed(1)
+    model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(10, "sigmoid")])
+    path = tmp_path / "simple.html"
+    path.write_text(DrawingPad(model).page(), encoding="utf-8")
+    page, refused, errors = open_page(browser, path)
+    digits = mnist.x_test[:50].reshape(-1, 784)
+    scores = np.array(
+        page.evaluate("(xs) => xs.map(x => digitPad.predict(Uint8Array.from(x)))", digits.tolist())
+    )
+    expected = model.predict(digits.astype(np.float32) / 255, verbose=0)
+    assert np.abs(scores - expected).max() < 2e-3
+    assert not np.allclose(scores.sum(axis=1), 1)  # really the sigmoid, not a softmax
+    box = page.locator("#pad").bounding_box()
+    stroke(page.mouse, digit_strokes(7, box, np.random.default_rng(0))[0])
+    shown = bars(page)
+    assert int(page.locator("#prediction").text_content()) == np.argmax([float(p) for p in shown])
+    assert refused == [] and errors == []
+    page.context.close()
