@@ -59,21 +59,40 @@ def ratio(recipes: dict, name: str, baseline: str) -> float:
     return recipes[name]["train_seconds_median"] / recipes[baseline]["train_seconds_median"]
 
 
+# Linux counts in a child's peak memory the parent's at the moment of the fork (execve keeps
+# the larger of the two), so a child of a large process (pytest after TensorFlow) would report
+# the parent's size. A small Python in between gives the recipe a small parent to inherit from;
+# it waits for the recipe and writes the recipe's own peak (kB) to the file named first.
+_OWN_PEAK = """
+import os, sys
+pid = os.posix_spawn(sys.argv[2], sys.argv[2:], os.environ)
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as peak:
+    peak.write(str(usage.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def run_measured(command: list[str], env: dict) -> tuple[str, float, float]:
-    """Run ``command``; return its stdout, wall seconds and peak resident memory in MB."""
-    with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr:
+    """Run ``command``; return its stdout, wall seconds and its own peak resident memory in MB."""
+    with (
+        tempfile.TemporaryFile("w+") as stdout,
+        tempfile.TemporaryFile("w+") as stderr,
+        tempfile.TemporaryDirectory() as scratch,
+    ):
+        peak_file = Path(scratch, "peak_kb")
+        launcher = [sys.executable, "-c", _OWN_PEAK, str(peak_file)]
         start = time.perf_counter()
-        process = subprocess.Popen(command, stdout=stdout, stderr=stderr, env=env, cwd=ROOT)
-        _, status, usage = os.wait4(process.pid, 0)  # this child's own peak RSS, in kB
+        process = subprocess.run(launcher + command, stdout=stdout, stderr=stderr, env=env, cwd=ROOT)
         wall = time.perf_counter() - start
-        process.returncode = os.waitstatus_to_exitcode(status)
         stdout.seek(0)
         stderr.seek(0)
         output, errors = stdout.read(), stderr.read()
+        peak_kb = float(peak_file.read_text()) if peak_file.exists() else 0.0
     if process.returncode != 0:
         last = errors.strip().splitlines()[-1:] or ["(no message)"]
         raise BenchmarkError(f"{' '.join(command[1:3])} failed: {last[0]}")
-    return output, wall, usage.ru_maxrss / 1024
+    return output, wall, peak_kb / 1024
 
 
 def reported(output: str) -> dict:

@@ -33,7 +33,9 @@ class LessonError(Exception):
 
 def in_notebook() -> bool:
     """True inside a Jupyter kernel, where the parameter cell, not sys.argv, holds the settings."""
-    return "ipykernel" in sys.modules
+    ipython = sys.modules.get("IPython")  # never imported here: only a kernel would have it
+    shell = ipython.get_ipython() if ipython else None
+    return shell is not None and hasattr(shell, "kernel")  # a terminal IPython has no kernel
 
 
 def display_path(path: str | os.PathLike) -> str:
