@@ -1,6 +1,7 @@
 """Classify your own handwritten digits with the model the lesson trained.
 
     python predict_digits.py my_digit.jpg photos/ [--model PATH] [--json] [--save-preprocessed DIR]
+    python predict_digits.py --drawing-pad draw.html [--model PATH]
 
 Each image is prepared the way MNIST digits were made (see mnist_lesson/handwriting.py). An image
 that cannot be read or holds no ink gets an error entry; the others are still classified. The
@@ -27,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
         "the deep model that mnist_classification.py trained.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("images", nargs="+", help="image files, or folders of them")
+    parser.add_argument("images", nargs="*", help="image files, or folders of them")
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="a trained .keras model")
     parser.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
     parser.add_argument(
@@ -35,6 +36,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         metavar="DIR",
         help="write the 28x28 image the model sees for each input as a PNG in DIR",
+    )
+    parser.add_argument(
+        "--drawing-pad",
+        type=Path,
+        metavar="HTML",
+        help="write a drawing pad page for the model to HTML: open it in a browser, draw a "
+        "digit and watch the model decide (works offline)",
     )
     return parser
 
@@ -109,21 +117,41 @@ def format_table(results: list[dict]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.images and args.drawing_pad is None:
+        parser.error("give one or more images (or folders), or --drawing-pad HTML")
     from mnist_lesson.handwriting import image_files
     from mnist_lesson.runtime import install_script_handlers
 
     install_script_handlers()
-    save_to = None
-    if args.save_preprocessed is not None:
-        save_to = OutputFolder(args.save_preprocessed)
-        save_to.check_writable()
+    save_to = OutputFolder(args.save_preprocessed) if args.save_preprocessed else None
+    pad_folder = OutputFolder(args.drawing_pad.parent) if args.drawing_pad else None
+    for folder in (save_to, pad_folder):
+        if folder is not None:
+            folder.check_writable()  # before the model is loaded: a typo fails at once
     paths = image_files(args.images)
-    if not paths:
+    if args.images and not paths:
         raise LessonError("no image files found in " + ", ".join(args.images))
-    results = classify(paths, load_model(args.model), save_to)
+    model = load_model(args.model)
+    if args.drawing_pad is not None:
+        write_drawing_pad(model, args.model, pad_folder, args.drawing_pad.name)
+    if not paths:
+        return 0
+    results = classify(paths, model, save_to)
     print(json.dumps(results, indent=2) if args.json else format_table(results))
     return 0 if all(result["error"] is None for result in results) else 1
+
+
+def write_drawing_pad(model, model_path: Path, folder: OutputFolder, name: str) -> None:
+    from mnist_lesson.drawing_pad import DrawingPad, UnsupportedModelError
+
+    try:
+        page = DrawingPad(model).page()
+    except UnsupportedModelError as error:
+        raise LessonError(f"model {display_path(model_path)}: {error}") from None
+    saved = folder.save_text(name, page)
+    print(f"drawing pad written to {display_path(saved)}: open it in a browser", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -83,7 +83,9 @@ def run_measured(command: list[str], env: dict) -> tuple[str, float, float]:
         peak_file = Path(scratch, "peak_kb")
         launcher = [sys.executable, "-c", _OWN_PEAK, str(peak_file)]
         start = time.perf_counter()
-        process = subprocess.run(launcher + command, stdout=stdout, stderr=stderr, env=env, cwd=ROOT)
+        process = subprocess.run(
+            launcher + command, stdout=stdout, stderr=stderr, env=env, cwd=ROOT
+        )
         wall = time.perf_counter() - start
         stdout.seek(0)
         stderr.seek(0)

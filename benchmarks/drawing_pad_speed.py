@@ -13,7 +13,6 @@ its answers with Keras'. Writes benchmarks/drawing_pad.json. Target: a median up
 from __future__ import annotations
 
 import argparse
-import base64
 import datetime
 import json
 import os
@@ -28,8 +27,10 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE.parent / "tests"))  # the tests' browser helpers
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's start-up chatter
 
+from browser import predict_in_page  # noqa: E402
 from mnist_lesson.data import DataError, load_mnist  # noqa: E402
 from mnist_lesson.drawing_pad import DrawingPad, UnsupportedModelError  # noqa: E402
 
@@ -70,7 +71,20 @@ def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(values, q))
 
 
-def measure(model_path: Path, data_path: str | None, rounds: int) -> dict:
+def draw(page, box, digit) -> None:
+    """Real mouse strokes, each in many small moves, through the points of ``digit``."""
+    for points in digit:
+        xy = [(box["x"] + box["width"] * x, box["y"] + box["height"] * y) for x, y in points]
+        page.mouse.move(*xy[0])
+        page.mouse.down()
+        for point in xy[1:]:
+            page.mouse.move(*point, steps=8)
+        page.mouse.up()
+
+
+def measure(
+    model_path: Path, data_path: str | None, rounds: int, screenshot: Path | None = None
+) -> dict:
     import keras
 
     try:
@@ -99,30 +113,15 @@ def measure(model_path: Path, data_path: str | None, rounds: int) -> dict:
         box = page.locator("#pad").bounding_box()
         for _ in range(rounds):
             for digit in STROKES:
-                for points in digit:
-                    xy = [
-                        (box["x"] + box["width"] * x, box["y"] + box["height"] * y)
-                        for x, y in points
-                    ]
-                    page.mouse.move(*xy[0])
-                    page.mouse.down()
-                    for point in xy[1:]:
-                        page.mouse.move(*point, steps=8)
-                    page.mouse.up()
+                draw(page, box, digit)
                 page.keyboard.press("Escape")
         updates = page.evaluate("digitPad.updateMs")
-        in_browser = np.array(
-            page.evaluate(
-                """(data) => {
-                    const bytes = Uint8Array.from(atob(data), c => c.charCodeAt(0));
-                    const out = [];
-                    for (let i = 0; i < bytes.length; i += 784)
-                        out.push(digitPad.predict(bytes.subarray(i, i + 784)));
-                    return out;
-                }""",
-                base64.b64encode(np.ascontiguousarray(digits).tobytes()).decode(),
-            )
-        )
+        if screenshot is not None:  # the README's picture: a drawn 4, as the page shows it
+            page.set_viewport_size({"width": 760, "height": 520})
+            box = page.locator("#pad").bounding_box()
+            draw(page, box, STROKES[1])
+            page.screenshot(path=screenshot, full_page=True)
+        in_browser = predict_in_page(page, digits)
         version = browser.version
         browser.close()
     return {
@@ -144,7 +143,7 @@ def measure(model_path: Path, data_path: str | None, rounds: int) -> dict:
             "versus": "Keras float32 on the same test digits",
         },
         "model": {
-            "path": str(model_path),
+            "path": model_path.name,
             "layers": [
                 f"{layer['kernel'].shape[0]}->{layer['kernel'].shape[1]} {layer['activation']}"
                 for layer in pad.layers
@@ -168,6 +167,7 @@ def main() -> int:
     parser.add_argument("--data", default=os.environ.get("MNIST_PATH"), help="MNIST (.npz or IDX)")
     parser.add_argument("--rounds", type=int, default=3, help="times to draw the digits")
     parser.add_argument("--output", type=Path, default=HERE / "drawing_pad.json")
+    parser.add_argument("--screenshot", type=Path, help="also save a PNG of the pad with a digit")
     args = parser.parse_args()
     if not args.model.is_file():
         print(
@@ -176,7 +176,7 @@ def main() -> int:
         )
         return 2
     try:
-        results = measure(args.model, args.data, args.rounds)
+        results = measure(args.model, args.data, args.rounds, args.screenshot)
     except (BenchmarkError, UnsupportedModelError, DataError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

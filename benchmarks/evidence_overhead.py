@@ -24,7 +24,7 @@ import jupytext
 HERE = Path(__file__).resolve().parent
 LESSON = HERE.parent / "mnist_classification.py"
 FIRST_EVIDENCE, FIRST_AFTER = "## 7. Why ReLU", "## 11. Try it"
-EVIDENCE_METRICS = ('    "vanishing_gradient": {', '    "most_confused_pairs"')
+EVIDENCE_METRICS = ('    "vanishing_gradient": {', '    "robustness"')
 
 
 def lesson_without_evidence(target: Path) -> None:

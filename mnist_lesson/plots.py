@@ -84,6 +84,20 @@ def _line_per_stack(axis, series: dict[str, list], xlabel: str):
     axis.legend()
 
 
+def shift_accuracy(pixels: list[int], accuracy: dict[str, list]):
+    """Test accuracy of each model on digits moved by each number of pixels."""
+    figure, axis = plt.subplots(figsize=(6.5, 4))
+    for (name, values), color in zip(accuracy.items(), sns.color_palette()):
+        axis.plot(pixels, values, "-o", color=color, label=f"{name} model")
+    axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axis.set(xlabel="pixels the test digits are moved by", ylabel="test accuracy", ylim=(0, 1))
+    axis.set_title("Dense layers and shifted digits")
+    axis.grid(alpha=0.3)
+    axis.legend()
+    figure.tight_layout()
+    return figure
+
+
 def weight_images(kernel, pixel_usage, min_usage: float = 0.05):
     """The simple model's 784x10 weights as ten 28x28 images: red pixels vote for the digit,
     blue pixels against it. Pixels inked in fewer than ``min_usage`` of the training digits are

@@ -84,6 +84,7 @@ def test_markdown_table_lists_every_recipe_and_target():
     assert "| peak RSS <= 1.5 GB | no |" in table and "50%" in table
 
 
+@pytest.mark.slow
 def test_benchmark_runs_a_recipe_and_writes_results(mnist_path, tmp_path):
     output = tmp_path / "results.json"
     result = run_script(

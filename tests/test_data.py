@@ -91,6 +91,7 @@ def test_other_valid_data_is_accepted_but_not_called_standard(tmp_path):
     assert mnist.x_train.shape == (24, 28, 28) and mnist.y_test.dtype == np.uint8
 
 
+@pytest.mark.slow
 def test_lesson_runs_on_other_valid_data_with_a_warning(mnist_path, tmp_path):
     mnist = load_mnist(mnist_path)
     subset = {"x_train": mnist.x_train[:1200], "y_train": mnist.y_train[:1200]}
@@ -439,6 +440,7 @@ def test_a_failed_download_leaves_nothing_behind(served, home, mnist_server, tmp
     assert not folder.exists() or list(folder.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_lesson_uses_a_resaved_mnist_in_the_keras_folder(mnist_path, tmp_path):
     """The user's file is used, and is byte for byte the same after the run."""
     home = tmp_path / "home"

@@ -17,6 +17,7 @@ from browser import (
     digit_strokes,
     launch_chromium,
     offline,
+    predict_in_page,
     stroke,
     trained_model,
 )
@@ -192,18 +193,7 @@ def test_predictions_match_keras_on_real_digits(browser, mnist_path, mnist, tmp_
     path.write_text(DrawingPad(model).page(), encoding="utf-8")
     page, refused, errors = open_page(browser, path)
     digits = mnist.x_test[:2000].reshape(-1, 784)
-    probabilities = np.array(
-        page.evaluate(
-            """(data) => {
-                const bytes = Uint8Array.from(atob(data), c => c.charCodeAt(0));
-                const out = [];
-                for (let i = 0; i < bytes.length; i += 784)
-                    out.push(digitPad.predict(bytes.subarray(i, i + 784)));
-                return out;
-            }""",
-            uint8_base64(digits),
-        )
-    )
+    probabilities = predict_in_page(page, digits)
     expected = model.predict(digits.astype(np.float32) / 255, verbose=0)
     agreement = (probabilities.argmax(1) == expected.argmax(1)).mean()
     largest = np.abs(probabilities - expected).max()
@@ -229,6 +219,7 @@ def test_predict_accepts_arrays_and_uint8(pad, mnist):
 # ---- Drawing ----
 
 
+@pytest.mark.slow
 def test_drawn_digits_read_as_python_reads_them(pad, model):
     """20 drawings with real mouse strokes: the shown prediction is what predict_digits.py's
     preprocessing and the same model give for the saved drawing."""

@@ -59,6 +59,7 @@ def pad_reads_a_one(page, pad) -> str:
     return pad.locator(".digit-pad-digit").text_content()
 
 
+@pytest.mark.slow
 def test_html_export_holds_a_working_pad(notebook):
     result = subprocess.run(
         [sys.executable, "-m", "jupyter", "nbconvert", "--to", "html", str(notebook)],

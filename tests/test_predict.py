@@ -356,3 +356,37 @@ def test_strokes_on_a_transparent_canvas_are_read_as_ink_on_paper(tmp_path):
     on_paper = tmp_path / "on_paper.png"
     Image.fromarray(np.where(ink, 0, 255).astype(np.uint8)).save(on_paper)
     np.testing.assert_allclose(prepare_image(transparent), prepare_image(on_paper), atol=1e-6)
+
+
+# --- the drawing pad page from any saved model ---------------------------------------------------
+
+
+def test_drawing_pad_page_from_a_saved_model(quick_run, photo_set, tmp_path):
+    _, output_dir = quick_run
+    model = output_dir / "models" / "deep.keras"
+    page = tmp_path / "pads" / "draw.html"
+    result = run_script(PREDICT, photo_set[0][0], "--drawing-pad", page, "--model", model)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0].startswith("image")  # the images are classified too
+    assert f"drawing pad written to {page}" in result.stderr
+    text = page.read_text()
+    assert text.startswith("<!DOCTYPE html>") and 'id="pad"' not in text  # built by its script
+    assert len(page.read_bytes()) <= 2_500_000
+    # The same page as the lesson wrote for the same model.
+    assert text == (output_dir / "draw_a_digit.html").read_text()
+
+
+def test_drawing_pad_of_an_unsupported_model_is_one_line(tmp_path):
+    import keras
+
+    model = keras.Sequential(
+        [keras.Input((28, 28, 1)), keras.layers.Conv2D(4, 3, name="conv"), keras.layers.Flatten(),
+         keras.layers.Dense(10, activation="softmax")]
+    )  # fmt: skip
+    model.save(tmp_path / "conv.keras")
+    result = run_script(
+        PREDICT, "--drawing-pad", tmp_path / "draw.html", "--model", tmp_path / "conv.keras"
+    )
+    assert result.returncode == 1
+    assert_clean_failure(result, "conv.keras", "layer 'conv' is a Conv2D")
+    assert not (tmp_path / "draw.html").exists()

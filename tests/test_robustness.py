@@ -32,6 +32,7 @@ def comparable(metrics: dict) -> dict:
     return {"models": models, "vanishing_gradient": metrics["vanishing_gradient"]}
 
 
+@pytest.mark.slow
 def test_same_seed_gives_identical_numbers(quick_run, mnist_path, tmp_path):
     _, first_dir = quick_run
     result = run_lesson("--quick", "--data", mnist_path, "--output-dir", tmp_path)
@@ -42,6 +43,7 @@ def test_same_seed_gives_identical_numbers(quick_run, mnist_path, tmp_path):
     assert second["seed"] == 42 and second["environment"]["tensorflow"]
 
 
+@pytest.mark.slow
 def test_another_seed_gives_other_numbers(quick_run, mnist_path, tmp_path):
     _, first_dir = quick_run
     result = run_lesson("--quick", "--seed", "7", "--data", mnist_path, "--output-dir", tmp_path)
@@ -183,6 +185,7 @@ def test_ctrl_c_inside_a_write_keeps_the_old_file_whole(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["results.bin"], "no temporary file"
 
 
+@pytest.mark.slow
 def test_a_run_replaces_what_an_earlier_run_wrote_and_nothing_else(quick_run, mnist_path, tmp_path):
     """Another seed picks other example digits: after the run, only its own are there."""
     _, quick_dir = quick_run
