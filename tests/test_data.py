@@ -237,6 +237,7 @@ def test_bad_data_raises_a_one_line_data_error(case, tmp_path):
     assert fragment.lower() in message.lower()
 
 
+@pytest.mark.slow  # a lesson process: TensorFlow starts before the check
 @pytest.mark.parametrize("case", ["html error page", "pickled objects", "idx forged size"])
 def test_bad_data_on_the_command_line_is_one_clean_line(case, tmp_path):
     make, fragment = BAD_DATA[case]
@@ -302,6 +303,7 @@ def test_npz_member_sizes_are_checked_against_the_header(tmp_path):
         load_mnist(path)
 
 
+@pytest.mark.slow  # a lesson process: TensorFlow starts before the check
 def test_failed_download_explains_how_to_work_offline(tmp_path):
     """No network here, no cached copy: the run must stop with advice, not a traceback."""
     home = tmp_path / "home"

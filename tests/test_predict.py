@@ -312,6 +312,7 @@ def test_missing_model_says_to_run_the_lesson_first(tmp_path):
     assert len(lines) == 1 and "mnist_classification.py" in lines[0]
 
 
+@pytest.mark.slow  # loads TensorFlow and Keras to find the file broken
 def test_corrupt_model_is_one_line(tmp_path):
     model = tmp_path / "deep.keras"
     model.write_bytes(b"PK\x03\x04 this is not a keras model")
