@@ -3,6 +3,7 @@ picture, no broken pad) and after running the cell (a live pad)."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 
@@ -20,6 +21,7 @@ from browser import (
     start_jupyterlab,
     stroke,
     trained_model,
+    wait_for_idle_kernel,
 )
 from mnist_lesson.drawing_pad import RUN_TO_DRAW
 
@@ -104,5 +106,51 @@ def test_jupyterlab_untrusted_shows_a_picture_then_a_live_pad(notebook):
         assert page.locator(".jp-OutputArea-output").filter(has_text=RUN_TO_DRAW).count() == 0
         pad.scroll_into_view_if_needed()
         assert pad.locator(".digit-pad-digit").text_content() == ""
+        assert pad_reads_a_one(page, pad) == "1"
+        assert errors == []
+
+
+def accept_kernel_choice(page) -> None:
+    """JupyterLab may ask which kernel a second open notebook should use: take the one it
+    proposes (the notebook's own, Python 3), as a learner would."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+    select = page.get_by_role("button", name="Select", exact=True)
+    try:
+        select.wait_for(timeout=10_000)
+    except PlaywrightTimeoutError:
+        return
+    select.click()
+    wait_for_idle_kernel(page)
+
+
+@pytest.mark.slow
+def test_the_lessons_notebook_in_jupyterlab(mnist_path, tmp_path):
+    """The committed lesson as a learner who has just cloned it sees it (untrusted): the pad's
+    picture, no empty pad. Then, open beside it, the lesson with quick parameters (papermill
+    --prepare-only), Run All Cells: a live pad in that notebook that reads a drawn 1 as 1."""
+    papermill = pytest.importorskip("papermill")
+    lesson = ROOT / "mnist_classification.ipynb"
+    shutil.copy(lesson, tmp_path / "committed.ipynb")
+    parameters = {"quick": True, "data": str(mnist_path), "output_dir": str(tmp_path / "out")}
+    papermill.execute_notebook(
+        str(lesson), str(tmp_path / "quick.ipynb"), parameters=parameters, prepare_only=True
+    )
+    visible = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea-output"
+    with start_jupyterlab(tmp_path) as server, launch_chromium() as browser:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        errors = console_errors(page, uncaught_only=True)
+        open_notebook(page, server, "committed.ipynb")
+        picture = page.locator(visible).filter(has_text=RUN_TO_DRAW).locator("img")
+        picture.scroll_into_view_if_needed(timeout=60_000)
+        assert picture.evaluate("img => img.complete && img.naturalWidth") >= 200
+        assert page.locator(f"{visible} .digit-pad, {visible} canvas").count() == 0
+
+        open_notebook(page, server, "quick.ipynb")
+        accept_kernel_choice(page)
+        run_all(page, timeout=300_000)
+        pad = page.locator(f"{visible} .digit-pad")
+        pad.scroll_into_view_if_needed(timeout=60_000)
+        assert pad.count() == 1
         assert pad_reads_a_one(page, pad) == "1"
         assert errors == []
