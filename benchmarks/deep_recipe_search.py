@@ -27,7 +27,8 @@ sys.path.insert(0, str(HERE.parent))
 
 from mnist_lesson.runtime import cpu_features, import_tensorflow_quietly  # noqa: E402
 
-# The lesson's deep recipe; each variant overrides some of these.
+# The lesson's deep recipe when the search began (variant "lesson"); each variant overrides some
+# of these. The lesson now uses "shift_1_no_dropout_epochs_5".
 LESSON = {
     "epochs": 6,
     "learning_rate": 0.003,
@@ -102,9 +103,7 @@ def build(recipe: dict):
     if recipe["input_dropout"]:
         stack.append(layers.Dropout(recipe["input_dropout"]))
     for _ in range(2):
-        stack += [
-            layers.Dense(recipe["width"], activation="relu"),
-        ]
+        stack.append(layers.Dense(recipe["width"], activation="relu"))
         if recipe["hidden_dropout"]:
             stack.append(layers.Dropout(recipe["hidden_dropout"]))
     stack.append(layers.Dense(10, activation="softmax"))

@@ -30,12 +30,10 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE.parent / "tests"))  # the tests' browser helpers
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's start-up chatter
 
-from browser import predict_in_page  # noqa: E402
+from browser import CHROMIUM_ARGS, predict_in_page, stroke  # noqa: E402
 from mnist_lesson.data import DataError, load_mnist  # noqa: E402
 from mnist_lesson.drawing_pad import DrawingPad, UnsupportedModelError  # noqa: E402
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]  # fmt: skip
 # A few digits as pen strokes in a unit square (x right, y down).
 STROKES = [
     [[(0.3, 0.2), (0.5, 0.1), (0.7, 0.2), (0.7, 0.4), (0.3, 0.85), (0.75, 0.85)]],  # 2
@@ -75,11 +73,7 @@ def draw(page, box, digit) -> None:
     """Real mouse strokes, each in many small moves, through the points of ``digit``."""
     for points in digit:
         xy = [(box["x"] + box["width"] * x, box["y"] + box["height"] * y) for x, y in points]
-        page.mouse.move(*xy[0])
-        page.mouse.down()
-        for point in xy[1:]:
-            page.mouse.move(*point, steps=8)
-        page.mouse.up()
+        stroke(page.mouse, xy, steps=8)
 
 
 def measure(

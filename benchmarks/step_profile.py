@@ -31,38 +31,28 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from benchmark import machine, sgemm_gflops  # noqa: E402
+from deep_recipe_search import LESSON, VARIANTS, build  # noqa: E402
 
 from mnist_lesson.runtime import import_tensorflow_quietly  # noqa: E402
 
 BATCH = 256
 
 
-def deep_model(keras, shift: bool):
-    """The lesson's deep model (section 5), with or without its training-only shift."""
-    from keras import layers
+# The lesson's deep model and its training settings (section 5).
+LESSON_NOW = LESSON | VARIANTS["shift_1_no_dropout_epochs_5"]
 
-    shift_layers = [
-        layers.Reshape((28, 28, 1)),
-        layers.RandomTranslation(1 / 28, 1 / 28, fill_mode="constant"),
-        layers.Reshape((784,)),
-    ]
-    return keras.Sequential(
-        [
-            keras.Input(shape=(784,)),
-            *(shift_layers if shift else []),
-            layers.Dense(512, activation="relu"),
-            layers.Dense(512, activation="relu"),
-            layers.Dense(10, activation="softmax"),
-        ]
-    )
+
+def deep_model(shift: bool):
+    """The lesson's deep model, with or without its training-only shift."""
+    return build(LESSON_NOW | {"shift_pixels": LESSON_NOW["shift_pixels"] if shift else 0})
 
 
 def step_functions(tf, keras) -> dict:
     loss = keras.losses.SparseCategoricalCrossentropy()
 
     def make(shift: bool, update: bool):
-        model = deep_model(keras, shift)
-        optimizer = keras.optimizers.Adam(0.003)
+        model = deep_model(shift)
+        optimizer = keras.optimizers.Adam(LESSON_NOW["learning_rate"])
         optimizer.build(model.trainable_variables)
 
         @tf.function
@@ -94,9 +84,9 @@ def per_step_ms(step, x, y, steps: int) -> float:
 
 def fit_ms(tf, keras, x_all, y_all) -> float:
     """model.fit's time per step over one epoch, as the lesson compiles and runs it."""
-    model = deep_model(keras, shift=True)
+    model = deep_model(shift=True)
     model.compile(
-        optimizer=keras.optimizers.Adam(0.003),
+        optimizer=keras.optimizers.Adam(LESSON_NOW["learning_rate"]),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
         steps_per_execution=20,

@@ -84,10 +84,13 @@ def offline(page, allowed: str) -> list[str]:
     return refused
 
 
+def uint8_base64(images: np.ndarray) -> str:
+    return base64.b64encode(np.ascontiguousarray(images, dtype=np.uint8).tobytes()).decode()
+
+
 def predict_in_page(page, digits) -> np.ndarray:
     """``digitPad.predict`` on each row of ``digits`` (n x 784 uint8), in one round trip: the
     bytes travel as base64, which keeps ``page.evaluate`` fast for thousands of digits."""
-    data = base64.b64encode(np.ascontiguousarray(digits, dtype=np.uint8).tobytes()).decode()
     return np.array(
         page.evaluate(
             """(data) => {
@@ -97,7 +100,7 @@ def predict_in_page(page, digits) -> np.ndarray:
                     out.push(digitPad.predict(bytes.subarray(i, i + 784)));
                 return out;
             }""",
-            data,
+            uint8_base64(digits),
         )
     )
 

@@ -20,6 +20,7 @@ from browser import (
     predict_in_page,
     stroke,
     trained_model,
+    uint8_base64,
 )
 from mnist_lesson import handwriting
 from mnist_lesson.data import load_mnist
@@ -69,10 +70,6 @@ def pad(browser, page_file):
     assert refused == [], f"the page asked the network for {refused}"
     assert errors == []
     page.context.close()
-
-
-def uint8_base64(images: np.ndarray) -> str:
-    return base64.b64encode(np.ascontiguousarray(images, dtype=np.uint8).tobytes()).decode()
 
 
 def canvas_image(page, selector: str = "#pad") -> np.ndarray:
