@@ -357,6 +357,7 @@ def training_log():
 # --- errors and Ctrl-C in a script ------------------------------------------------------------
 
 _saved_files: list[Path] = []
+_unfinished: set[str] = set()  # temporary files being written right now
 
 
 def _saved_summary() -> str:
@@ -368,7 +369,13 @@ def _saved_summary() -> str:
 def _on_interrupt(signum, frame):
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the message
     print(f"\ninterrupted: {_saved_summary()}", file=sys.stderr, flush=True)
-    raise SystemExit(130)
+    for temporary in list(_unfinished):  # a half-written file never stays behind
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+    sys.stdout.flush()
+    # Exit at once: unwinding through a running TensorFlow and finalizing the interpreter
+    # while its threads work can crash the process (seen as SIGSEGV instead of status 130).
+    os._exit(130)
 
 
 def _report_user_errors(kind, error, tb):
@@ -442,6 +449,7 @@ class OutputFolder:
         handle, temporary = tempfile.mkstemp(
             dir=final.parent, prefix=f".{final.name}.", suffix=f".part{final.suffix}"
         )
+        _unfinished.add(temporary)
         os.close(handle)
         try:
             write_to(temporary)
@@ -451,6 +459,8 @@ class OutputFolder:
             with contextlib.suppress(OSError):
                 os.unlink(temporary)
             raise
+        finally:
+            _unfinished.discard(temporary)
         if name != self.MANIFEST:
             _saved_files.append(final)
             self.written.append(Path(name).as_posix())
