@@ -16,7 +16,9 @@ import sys
 from pathlib import Path
 
 # Nothing heavy at the top: --help and option errors answer before TensorFlow is imported.
-from mnist_lesson.runtime import LessonError, OneLineParser, OutputFolder, display_path
+from mnist_lesson.errors import UserError, describe_error, display_path
+from mnist_lesson.output_folder import OutputFolder
+from mnist_lesson.settings import OneLineParser
 
 DEFAULT_MODEL = Path("outputs") / "models" / "deep.keras"
 
@@ -49,22 +51,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 def load_model(path: Path):
     """The trained model, loaded in Keras' safe mode (no arbitrary code from the file)."""
-    from mnist_lesson.data import describe_error
-    from mnist_lesson.runtime import import_tensorflow_quietly
+    from mnist_lesson.tensorflow_setup import import_tensorflow_quietly
 
     if not path.is_file():
-        raise LessonError(
+        raise UserError(
             f"model {display_path(path)} not found: train it first with "
             "`python mnist_classification.py`"
         )
     import_tensorflow_quietly()
     import keras
 
+    import mnist_lesson.augmentation  # noqa: F401  the deep model's RandomShift layer
+
     try:
         return keras.saving.load_model(path, safe_mode=True)
     except Exception as error:  # zip, h5 and deserialization errors all say "not a model"
         reason = describe_error(error)[:120]
-        raise LessonError(f"model {display_path(path)} cannot be loaded ({reason})") from None
+        raise UserError(f"model {display_path(path)} cannot be loaded ({reason})") from None
 
 
 def classify(paths: list[Path], model, save_to: OutputFolder | None) -> list[dict]:
@@ -86,7 +89,7 @@ def classify(paths: list[Path], model, save_to: OutputFolder | None) -> list[dic
             results[index]["error"] = str(error)
     if prepared:
         batch = np.stack(list(prepared.values())).reshape(len(prepared), 784)
-        probabilities = model.predict(batch, verbose=0)
+        probabilities = np.asarray(model(batch, training=False))
         for index, probs in zip(prepared, probabilities):
             top3 = np.argsort(probs)[::-1][:3]
             results[index].update(
@@ -122,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.images and args.drawing_pad is None:
         parser.error("give one or more images (or folders), or --drawing-pad HTML")
     from mnist_lesson.handwriting import image_files
-    from mnist_lesson.runtime import install_script_handlers
+    from mnist_lesson.script_handlers import install_script_handlers
 
     install_script_handlers()
     save_to = OutputFolder(args.save_preprocessed) if args.save_preprocessed else None
@@ -132,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
             folder.check_writable()  # before the model is loaded: a typo fails at once
     paths = image_files(args.images)
     if args.images and not paths:
-        raise LessonError("no image files found in " + ", ".join(args.images))
+        raise UserError("no image files found in " + ", ".join(args.images))
     model = load_model(args.model)
     if args.drawing_pad is not None:
         write_drawing_pad(model, args.model, pad_folder, args.drawing_pad.name)
@@ -149,7 +152,7 @@ def write_drawing_pad(model, model_path: Path, folder: OutputFolder, name: str) 
     try:
         page = DrawingPad(model).page()
     except UnsupportedModelError as error:
-        raise LessonError(f"model {display_path(model_path)}: {error}") from None
+        raise UserError(f"model {display_path(model_path)}: {error}") from None
     saved = folder.save_text(name, page)
     print(f"drawing pad written to {display_path(saved)}: open it in a browser", file=sys.stderr)
 

@@ -1,10 +1,23 @@
 """The helpers behind the MNIST lesson, kept out of it so that its cells are about the models.
 
-``data`` loads MNIST (a download, a keras-layout ``mnist.npz`` or a folder of IDX files), checks
-it and identifies the standard dataset by content. ``runtime`` turns the lesson's parameter cell
-and command line into settings, seeds every random generator, and writes each result atomically
-into the output folder. ``plots`` draws the lesson's figures. ``handwriting`` prepares a photo of
-a handwritten digit the way MNIST digits were made, for ``predict_digits.py`` and the drawing pad.
-``drawing_pad`` builds the live drawing pad (one dependency-free HTML page with its script,
-``drawing_pad.js``) from a trained model. None of them imports the lesson or the tools.
+One concern per module, each importing only the ones below it (``errors`` at the bottom):
+
+- ``errors``: the one base class for bad input said in one line, and how paths and errors print;
+- ``jupyter``: whether the lesson runs in a notebook or a script;
+- ``settings``: the parameter cell and the command line, read before anything heavy;
+- ``output_folder``: every result written whole, one run's files at a time;
+- ``script_handlers``: Ctrl-C and the user's errors as one line in a script;
+- ``tensorflow_setup``: TensorFlow imported quietly, seeds, what a result depends on;
+- ``lesson``: the start of a run, putting the above together;
+- ``training_log``: one line per epoch while a model trains;
+- ``xla``: training steps compiled with XLA where it is available;
+- ``augmentation``: ``RandomShift``, the deep model's whole-pixel shifts of training digits;
+- ``architecture``: what a model is made of, for the ladder's table;
+- ``data``: MNIST from a download, a keras-layout ``mnist.npz`` or IDX files, checked;
+- ``handwriting``: a photo of a digit prepared the way MNIST digits were made;
+- ``plots`` and ``reports``: the lesson's figures and tables;
+- ``drawing_pad``: the live drawing pad (``drawing_pad.js``) built from a trained model.
+
+Importing any of them changes nothing (no environment variables, no umask) and imports no
+TensorFlow, except ``augmentation``, which defines a Keras layer.
 """

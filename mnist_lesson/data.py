@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_lesson.runtime import display_path
+from mnist_lesson.errors import UserError, describe_error, display_path
 
 ARRAY_NAMES = ("x_train", "y_train", "x_test", "y_test")
 
@@ -54,7 +54,7 @@ DOWNLOAD_TIMEOUT_SECONDS = 60
 OFFLINE_HINT = "see the README's Offline section for a local copy (--data PATH or MNIST_PATH)"
 
 
-class DataError(Exception):
+class DataError(UserError):
     """A dataset that is missing, unreadable or not MNIST-shaped; the message is one line."""
 
 
@@ -388,8 +388,3 @@ def is_standard_mnist(arrays: dict[str, np.ndarray]) -> bool:
         hashlib.sha256(np.ascontiguousarray(arrays[name]).tobytes()).hexdigest() == digest
         for name, digest in STANDARD_SHA256.items()
     )
-
-
-def describe_error(error: BaseException) -> str:
-    """An exception's message on one line (some span several), or its type when it has none."""
-    return " ".join(str(error).split()) or type(error).__name__

@@ -6,11 +6,12 @@ the output. The page holds the model's weights (float16, base64) and ``drawing_p
 dependency-free script that preprocesses the drawing and runs the model in the browser.
 
 The model must be a ``keras.Sequential`` stack of ``Dense`` layers (relu, sigmoid or softmax; the
-last one with 10 units, softmax or sigmoid) reading 784 pixels, with ``Dropout`` and data
-augmentation layers such as ``RandomTranslation`` (skipped, as at inference; a ``Reshape`` to
-28x28 and back may surround them): the shape of the lesson's models (its simple model's ten
-sigmoid outputs are shown as they are, scores that need not sum to 1). Anything else raises
-``UnsupportedModelError``.
+last one with 10 units, softmax or sigmoid) reading 784 pixels. Layers that act only in training
+(``Dropout``, the lesson's ``RandomShift``, Keras' ``RandomTranslation`` and the like) are skipped,
+as at inference, and a ``Reshape`` to 28x28 and back may surround them: the shape of the lesson's
+models (its simple model's ten sigmoid outputs are shown as they are, yes/no levels that need
+not sum to 1). Anything else raises ``UnsupportedModelError``, whose one line says what the pad
+runs; ``drawing_pad_for`` turns that into a printed line and no pad.
 
 Preprocessing, shared by both implementations
 ---------------------------------------------
@@ -62,18 +63,28 @@ from pathlib import Path
 
 import numpy as np
 
+from mnist_lesson.errors import UserError
+
 SCRIPT = Path(__file__).with_name("drawing_pad.js")
 ACTIVATIONS = ("relu", "sigmoid", "softmax")
 INPUTS = 784
 SUPPORTED = (
-    "the drawing pad runs plain stacks of Dense and Dropout layers with relu, sigmoid or softmax"
+    "the drawing pad runs stacks of Dense layers (relu, sigmoid or softmax) reading the 784 "
+    "pixels, with reshapes and training-only layers such as Dropout or a random shift"
 )
 # Layers that change nothing once the model is trained: Keras turns them off outside training.
-TRAINING_ONLY = ("Dropout", "RandomTranslation", "RandomRotation", "RandomZoom", "GaussianNoise")
+TRAINING_ONLY = (
+    "Dropout",
+    "RandomShift",
+    "RandomTranslation",
+    "RandomRotation",
+    "RandomZoom",
+    "GaussianNoise",
+)
 RUN_TO_DRAW = "Run this cell to draw"
 
 
-class UnsupportedModelError(ValueError):
+class UnsupportedModelError(UserError):
     """A model the drawing pad cannot run in the browser; the message is one line."""
 
 
@@ -201,6 +212,16 @@ class DrawingPad:
         if self._picture is None:
             self._picture = base64.b64encode(_draw_picture(self)).decode("ascii")
         return self._picture
+
+
+def drawing_pad_for(model) -> DrawingPad | None:
+    """The drawing pad for ``model``; or, for a model it cannot run, one printed line saying
+    so, and None: a lesson whose model a student changed goes on without its pad."""
+    try:
+        return DrawingPad(model)
+    except UnsupportedModelError as reason:
+        print(f"no drawing pad for this model: {reason}")
+        return None
 
 
 def _draw_picture(pad: DrawingPad) -> bytes:

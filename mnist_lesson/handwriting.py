@@ -8,6 +8,7 @@ same steps, or a model that is 98% right on MNIST guesses on it.
 
 from __future__ import annotations
 
+import io
 import os
 import warnings
 from pathlib import Path
@@ -15,16 +16,17 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from mnist_lesson.data import describe_error
+from mnist_lesson.errors import UserError, describe_error
 
 MAX_PIXELS = 50_000_000  # larger than any phone photo; a bigger claim is a decompression bomb
+MAX_FILE_BYTES = 200_000_000  # a photo of 50 million pixels, stored without compression
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 FIELD, BOX = 28, 20  # MNIST: a 28x28 field, digits scaled to fit a 20x20 box
 INK_LEVEL = 0.25  # after contrast stretching, darker than this is paper, grain or shadow
 MIN_CONTRAST = 0.15  # ink must differ this much from the paper, or the image is blank
 
 
-class ImageError(Exception):
+class ImageError(UserError):
     """An image that cannot be classified; the message is one line."""
 
 
@@ -32,9 +34,15 @@ def load_grayscale(path: str | os.PathLike) -> np.ndarray:
     """The image at ``path`` as 2-D float32 brightness in [0, 1] (0 black, 1 white)."""
     path = Path(path)
     try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ImageError(f"{size:,} bytes is more than the {MAX_FILE_BYTES:,} allowed")
+        # Pillow is handed the bytes, not the file: a damaged chunk length makes it ask for up
+        # to 4 GB in one read, which a file would allocate before finding it is not there.
+        data = io.BytesIO(path.read_bytes())
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
+            with Image.open(data) as image:
                 width, height = image.size
                 if width * height > MAX_PIXELS:
                     raise ImageError(
@@ -150,14 +158,6 @@ def centre_by_mass(digit: np.ndarray, field: int) -> np.ndarray:
 def prepare_image(path: str | os.PathLike) -> np.ndarray:
     """Load an image file and preprocess it like MNIST: a 28x28 float32 array in [0, 1]."""
     return to_mnist(load_grayscale(path))
-
-
-def naive_resize(path: str | os.PathLike) -> np.ndarray:
-    """What a first attempt does: grayscale, invert, squash the whole image to 28x28.
-
-    Kept to show, in the tests and the lesson, why the MNIST-style steps above matter."""
-    image = Image.fromarray((load_grayscale(path) * 255).astype(np.uint8))
-    return 1.0 - np.asarray(image.resize((FIELD, FIELD)), dtype=np.float32) / 255.0
 
 
 def image_files(inputs: list[str | os.PathLike]) -> list[Path]:

@@ -134,6 +134,21 @@ def load_metrics(output_dir: Path) -> dict:
     return json.loads((output_dir / "metrics.json").read_text())
 
 
+def snapshot(folder: Path) -> dict:
+    """Every file under ``folder`` with its bytes: compare two to see what a run changed."""
+    return {path.relative_to(folder): path.read_bytes() for path in folder.rglob("*")
+            if path.is_file()}  # fmt: skip
+
+
+def load_lesson_model(path: Path):
+    """A model the lesson saved, loaded as a user would: its RandomShift layer registered first."""
+    import keras
+
+    import mnist_lesson.augmentation  # noqa: F401
+
+    return keras.saving.load_model(path, safe_mode=True)
+
+
 @pytest.fixture(scope="session")
 def full_run(mnist_path, tmp_path_factory):
     """The lesson's default run on real MNIST, shared by every test that reads its outputs."""

@@ -15,6 +15,7 @@ from PIL import Image
 from browser import trained_model
 from mnist_lesson.data import load_mnist
 from mnist_lesson.drawing_pad import SCRIPT, DrawingPad, UnsupportedModelError
+from mnist_lesson.errors import UserError
 
 MAX_PAGE_BYTES = 2_500_000
 
@@ -39,6 +40,36 @@ def test_the_lesson_models_are_supported():
     assert np.allclose(DrawingPad(simple).predict(x), simple.predict(x, verbose=0), atol=2e-3)
     sigmoid = lesson_shaped_model((100,), "sigmoid")
     assert DrawingPad(sigmoid).layers[0]["activation"] == "sigmoid"
+
+
+def test_the_lessons_shift_layer_is_skipped_as_at_inference():
+    from mnist_lesson.augmentation import RandomShift
+
+    shifted = keras.Sequential(
+        [keras.Input((784,)), RandomShift(1), keras.layers.Dense(16, "relu"),
+         keras.layers.Dense(10, "softmax")]
+    )  # fmt: skip
+    pad = DrawingPad(shifted)
+    assert repr(pad) == "DrawingPad(784-16-10)"
+    x = np.random.default_rng(2).random((5, 784), dtype=np.float32)
+    assert np.allclose(pad.predict(x), shifted.predict(x, verbose=0), atol=2e-3)
+
+
+def test_a_model_the_pad_cannot_run_gets_one_line_and_no_pad(capsys):
+    from mnist_lesson.drawing_pad import drawing_pad_for
+
+    convnet = keras.Sequential(
+        [keras.Input((784,)), keras.layers.Reshape((28, 28, 1)),
+         keras.layers.Conv2D(4, 3, activation="relu", name="conv"), keras.layers.Flatten(),
+         keras.layers.Dense(10, activation="softmax")]
+    )  # fmt: skip
+    assert drawing_pad_for(convnet) is None
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("no drawing pad for this model:")
+    # It names what the pad does run, the lesson's own layers included, and the culprit.
+    for fragment in ("Dense", "reshapes", "training-only", "shift", "'conv' is a Conv2D"):
+        assert fragment in lines[0], lines[0]
+    assert drawing_pad_for(lesson_shaped_model((8,))) is not None
 
 
 def test_training_only_augmentation_layers_are_skipped():
@@ -106,7 +137,7 @@ def test_unsupported_models_are_refused_in_one_line(case):
         DrawingPad(model)
     message = str(caught.value)
     assert "\n" not in message and fragment in message, message
-    assert isinstance(caught.value, ValueError)
+    assert isinstance(caught.value, UserError)  # scripts print it as one line
 
 
 def test_page_size_and_content():

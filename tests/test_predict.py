@@ -11,21 +11,29 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import ROOT, assert_clean_failure, run_script
+from conftest import ROOT, assert_clean_failure, load_lesson_model, run_script
 from mnist_lesson.data import load_mnist
 from mnist_lesson.handwriting import (
+    FIELD,
     MAX_PIXELS,
     ImageError,
     centre_by_mass,
     fit_in_box,
     ink_intensity,
-    naive_resize,
+    load_grayscale,
     prepare_image,
     render_as_photo,
     to_mnist,
 )
 
 PREDICT = ROOT / "predict_digits.py"
+
+
+def naive_resize(path) -> np.ndarray:
+    """What a first attempt does: grayscale, invert, squash the whole image to 28x28. The
+    round-trip test shows by how much the MNIST-style steps beat it."""
+    image = Image.fromarray((load_grayscale(path) * 255).astype(np.uint8))
+    return 1.0 - np.asarray(image.resize((FIELD, FIELD)), dtype=np.float32) / 255.0
 
 
 def centre_of_mass(image):
@@ -114,10 +122,8 @@ def photo_set(mnist_path, tmp_path_factory):
 
 @pytest.mark.slow
 def test_round_trip_classifies_photos_and_beats_a_naive_resize(full_run, photo_set):
-    import keras
-
     _, output_dir = full_run
-    model = keras.saving.load_model(output_dir / "models" / "deep.keras", safe_mode=True)
+    model = load_lesson_model(output_dir / "models" / "deep.keras")
     paths, labels = photo_set
 
     def accuracy(prepare):
@@ -215,16 +221,12 @@ def test_the_tool_reads_the_labelled_photos_right(full_run, photo_set):
 
 def model_answers(model_path, paths):
     """What the model says about each image, computed here, without the tool."""
-    import keras
-
-    model = keras.saving.load_model(model_path, safe_mode=True)
+    model = load_lesson_model(model_path)
     batch = np.stack([prepare_image(path) for path in paths]).reshape(len(paths), 784)
-    return model.predict(batch, verbose=0)
+    return np.asarray(model(batch, training=False))
 
 
-def test_each_result_stays_with_its_file_and_the_table_is_the_readmes(
-    quick_run, photo_set, tmp_path
-):
+def test_each_result_stays_with_its_file_in_a_table_row(quick_run, photo_set, tmp_path):
     _, output_dir = quick_run
     model_path = output_dir / "models" / "deep.keras"
     paths = list(photo_set[0][:12])
@@ -251,19 +253,8 @@ def test_each_result_stays_with_its_file_and_the_table_is_the_readmes(
         np.testing.assert_array_equal(saved, np.round(prepare_image(path) * 255).astype(np.uint8))
 
 
-# A row of the table: path, digit, confidence, top 3, as the README shows it.
+# A row of the table: path, digit, confidence, top 3, as the README describes it.
 TABLE_ROW = r"\S+ +\d +\d+\.\d%  \d \d+\.\d%, \d \d+\.\d%, \d \d+\.\d%"
-
-
-def test_the_readme_shows_the_tools_table_format():
-    readme = (ROOT / "README.md").read_text()
-    block = readme[readme.index("python predict_digits.py my_digit.jpg") :]
-    block = block[
-        block.index("```\nimage") + 4 : block.index("\n```", block.index("```\nimage") + 4)
-    ]
-    header, *rows = block.splitlines()
-    assert re.fullmatch(r"image +digit  confidence  top 3", header)
-    assert rows and all(re.fullmatch(TABLE_ROW, row) for row in rows), rows
 
 
 def test_the_default_model_is_the_lessons(quick_run, photo_set, tmp_path):

@@ -135,6 +135,16 @@ def valid_png_bytes() -> bytes:
 VALID_PNG = valid_png_bytes()
 
 
+def test_a_png_whose_chunk_claims_4_gb_is_read_without_allocating_it(tmp_path):
+    """Found by test_mutated_png: the chunk after the header given the length 0xffffffff."""
+    damaged = bytearray(VALID_PNG)
+    damaged[33:37] = b"\xff" * 4
+    path = tmp_path / "damaged.png"
+    path.write_bytes(bytes(damaged))
+    image = loads_or_raises(prepare_image, path, ImageError)
+    assert image is None or image.shape == (28, 28)
+
+
 @given(data=st.data())
 def test_mutated_png(tmp_path, data):
     path = tmp_path / "mutated.png"

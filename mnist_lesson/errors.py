@@ -1,0 +1,34 @@
+"""Problems a user can fix, told in one line.
+
+Every error the lesson and its tools raise for bad input (a missing or damaged dataset, an
+unreadable image, an unusable option or folder, a model the drawing pad cannot run) is a
+``UserError``: scripts print its message as one ``error:`` line and exit with status 1, never
+with a traceback. This module imports nothing of the project, so every other module can use it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+class UserError(Exception):
+    """Bad input, said in one line: what is wrong and, where it helps, what to do."""
+
+    def _render_traceback_(self) -> list[str]:
+        """What Jupyter shows for this error: its one line, not a traceback."""
+        return [f"error: {self}"]
+
+
+def describe_error(error: BaseException) -> str:
+    """An exception's message on one line (some span several), or its type when it has none."""
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+def display_path(path: str | os.PathLike) -> str:
+    """``path`` as a user would type it: under the home folder as ``~/...``."""
+    text = str(path)
+    home = str(Path.home())
+    if home not in ("", "/") and (text == home or text.startswith(home + os.sep)):
+        return "~" + text[len(home) :]
+    return text
