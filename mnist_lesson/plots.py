@@ -156,3 +156,27 @@ def photo_round_trip(photos, seen, probabilities, labels):
     axes[1, 0].set_ylabel("what the model sees")
     figure.tight_layout()
     return figure
+
+
+def ladder(rungs: list[dict], test_count: int):
+    """Test and validation error of each rung of the ladder, top rung first: how much each
+    single change lowered the error."""
+    labels = [f"{number}. {rung['change']}" for number, rung in enumerate(rungs, 1)]
+    test_errors = [100 * (1 - rung["test_accuracy"]) for rung in rungs]
+    validation_errors = [100 * (1 - rung["validation_accuracy"]) for rung in rungs]
+    positions = np.arange(len(rungs))[::-1]
+    figure, axis = plt.subplots(figsize=(9, 0.55 * len(rungs) + 1.4))
+    test_color, validation_color = sns.color_palette()[:2]
+    axis.barh(positions, test_errors, color=test_color, height=0.6, label="test digits")
+    axis.plot(validation_errors, positions, "D", color=validation_color, label="validation digits")
+    for position, error in zip(positions, test_errors):
+        count = round(error / 100 * test_count)
+        axis.annotate(f" {count} of {test_count:,}", (error, position), va="center", fontsize=8)
+    axis.set_yticks(positions, labels)
+    axis.set_xlim(0, max(test_errors + validation_errors) * 1.3)
+    axis.set_xlabel("digits read wrong (%)")
+    axis.set_title("One change at a time: from the simple model to the deep one")
+    axis.grid(axis="x", alpha=0.3)
+    axis.legend(loc="lower right")
+    figure.tight_layout()
+    return figure

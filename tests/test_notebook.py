@@ -51,6 +51,24 @@ def test_committed_notebook_carries_outputs_of_a_full_run():
     assert counts == sorted(counts)
 
 
+def test_no_cell_of_the_committed_notebook_shows_a_stray_value():
+    """A cell's last expression is shown under it: only the drawing pad is meant to be (a
+    figure cell ending in a call that returns a path would show that path)."""
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    results = [(index, output) for index, cell in enumerate(notebook.cells)
+               if cell.cell_type == "code" for output in cell.outputs
+               if output.output_type == "execute_result"]  # fmt: skip
+    assert len(results) == 1, [(index, output.data.get("text/plain")) for index, output in results]
+    index, output = results[0]
+    assert notebook.cells[index].source.endswith(
+        "drawing_pad  # in a notebook, the pad itself is this cell's output"
+    )
+    assert "digit-pad" in output.data["text/html"]
+    streams = "".join(output.get("text", "") for cell in notebook.cells if cell.cell_type == "code"
+                      for output in cell.outputs)  # fmt: skip
+    assert "PosixPath" not in streams and "warning" not in streams.lower()
+
+
 @pytest.mark.slow
 def test_notebook_executes_with_quick_parameters(mnist_path, tmp_path):
     papermill = pytest.importorskip("papermill")
@@ -72,13 +90,13 @@ def test_notebook_executes_with_quick_parameters(mnist_path, tmp_path):
     assert any("image/png" in output.get("data", {}) for output in outputs)
     metrics = load_metrics(output_dir)
     assert metrics["quick"] is True and metrics["dataset"]["n_test"] == 1_000
-    assert json.loads((output_dir / "metrics.json").read_text())["models"]["deep"]["epochs"] == 1
+    # quick means the same as --quick: fewer digits, the epochs as the parameter cell sets them
+    assert json.loads((output_dir / "metrics.json").read_text())["models"]["deep"]["epochs"] == 5
 
 
 @pytest.mark.slow
 def test_papermill_parameters_reach_the_models(mnist_path, tmp_path):
-    """-p deep_epochs 3 as the README shows it, on a small subset of MNIST (not --quick, whose
-    one epoch per model would hide the parameter)."""
+    """-p deep_epochs 3 as the README shows it, on a small subset of MNIST."""
     import numpy as np
 
     from mnist_lesson.data import load_mnist
@@ -97,7 +115,7 @@ def test_papermill_parameters_reach_the_models(mnist_path, tmp_path):
             "output_dir": str(output_dir),
             "simple_epochs": 2,
             "deep_epochs": 3,
-            "batch_size": 64,
+            "batch_size": 100,
             "seed": 5,
         },  # fmt: skip
         kernel_name="python3",
@@ -108,4 +126,4 @@ def test_papermill_parameters_reach_the_models(mnist_path, tmp_path):
     assert metrics["seed"] == 5 and metrics["dataset"]["n_test"] == 300
     assert [metrics["models"][name]["epochs"] for name in ("simple", "deep")] == [2, 3]
     assert len(metrics["models"]["deep"]["history"]["loss"]) == 3
-    assert metrics["models"]["deep"]["batch_size"] == 64
+    assert metrics["models"]["deep"]["batch_size"] == 100
