@@ -28,11 +28,12 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE.parent / "tests"))  # the tests' browser helpers
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's start-up chatter
 
 from browser import CHROMIUM_ARGS, predict_in_page, stroke  # noqa: E402
-from mnist_lesson.data import DataError, load_mnist  # noqa: E402
-from mnist_lesson.drawing_pad import DrawingPad, UnsupportedModelError  # noqa: E402
+from mnist_lesson.data import load_mnist  # noqa: E402
+from mnist_lesson.drawing_pad import DrawingPad  # noqa: E402
+from mnist_lesson.errors import UserError  # noqa: E402
+from mnist_lesson.tensorflow_setup import cpu_name, import_tensorflow_quietly  # noqa: E402
 
 # A few digits as pen strokes in a unit square (x right, y down).
 STROKES = [
@@ -55,16 +56,6 @@ def chromium() -> str:
     return path
 
 
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(values, q))
 
@@ -79,10 +70,13 @@ def draw(page, box, digit) -> None:
 def measure(
     model_path: Path, data_path: str | None, rounds: int, screenshot: Path | None = None
 ) -> dict:
+    import_tensorflow_quietly()
     import keras
 
+    import mnist_lesson.augmentation  # noqa: F401  the lesson's RandomShift layer
+
     try:
-        model = keras.saving.load_model(model_path)
+        model = keras.saving.load_model(model_path, safe_mode=True)
     except Exception as error:  # Keras raises many kinds for a bad file
         raise BenchmarkError(f"cannot load {model_path}: {str(error).splitlines()[0]}") from None
     pad = DrawingPad(model)
@@ -171,7 +165,7 @@ def main() -> int:
         return 2
     try:
         results = measure(args.model, args.data, args.rounds, args.screenshot)
-    except (BenchmarkError, UnsupportedModelError, DataError) as error:
+    except (BenchmarkError, UserError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     args.output.write_text(json.dumps(results, indent=2) + "\n")
