@@ -5,6 +5,7 @@ of two runs behind."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import pytest
@@ -12,18 +13,10 @@ import pytest
 from conftest import LESSON, ROOT, load_metrics, run_script, snapshot
 from mnist_lesson.output_folder import OutputFolder
 
-DEEP_MODEL = """\
-deep_model = keras.Sequential(
-    [
-        keras.Input(shape=(784,)),
-        RandomShift(pixels=1),
-        layers.Dense(512, activation="relu"),
-        layers.Dense(512, activation="relu"),
-        layers.Dense(10, activation="softmax"),
-    ],
-    name="deep",
-)
-"""
+# The lesson's own deep model, as its source defines it: what a student would replace.
+DEEP_MODEL = re.search(
+    r"^deep_model = keras\.Sequential\(\n.*?^\)\n", LESSON.read_text(), re.S | re.M
+).group(0)
 
 CONVNET = """\
 deep_model = keras.Sequential(
