@@ -49,8 +49,7 @@ class Target:
     limit: float
     style: str  # how the measure and limit are printed
 
-    def met(self, results: dict) -> bool:
-        value = self.measure(results)
+    def met_by(self, value: float) -> bool:
         return value >= self.limit if self.at_least else value <= self.limit
 
 
@@ -108,7 +107,7 @@ def judge(results: dict) -> dict:
         judged[name] = {
             "measured": value,
             "limit": f"{'>=' if target.at_least else '<='} {target.style.format(target.limit)}",
-            "met": target.met(results),
+            "met": target.met_by(value),
             "shown": target.style.format(value),
         }
     return judged

@@ -51,6 +51,7 @@ LESSON = {
         "batch_size": 250,
         "optimizer": "adam",
         "shift_pixels": 0,
+        "shift_fractional": False,
         "dropout": 0.0,
         "xla": False,
     },
@@ -110,7 +111,7 @@ def build(recipe: dict):
 
     stack = [keras.Input(shape=(784,))]
     if recipe["shift_pixels"]:
-        stack.append(RandomShift(recipe["shift_pixels"], recipe.get("shift_fractional", False)))
+        stack.append(RandomShift(recipe["shift_pixels"], recipe["shift_fractional"]))
     for width in recipe["hidden"]:
         stack.append(layers.Dense(width, activation="relu"))
         if recipe["dropout"]:

@@ -54,21 +54,26 @@ class RandomShift(keras.layers.Layer):
         padding = [(0, 0), (0, 0), (0, 0)]
         padding[axis] = (p + 1, p + 1)
         padded = ops.pad(images, padding)
+
+        def moved_by(whole_pixels):
+            """Each image moved by its own whole number of pixels, -p to p + 1."""
+            moved = ops.zeros_like(images)
+            for move in range(-p, p + 2):
+                start = p + 1 - move  # moving by +1 (down or right) reads one pixel earlier
+                window = (
+                    padded[:, start : start + SIDE, :]
+                    if axis == 1
+                    else padded[:, :, start : start + SIDE]
+                )
+                moved = ops.where(whole_pixels == move, window, moved)
+            return moved
+
         below = ops.floor(amounts)
-        above_share = amounts - below  # 0 for whole pixels
-        low, high = ops.zeros_like(images), ops.zeros_like(images)
-        for move in range(-p, p + 2):
-            start = p + 1 - move  # moving by +1 (down or right) reads one pixel earlier
-            window = (
-                padded[:, start : start + SIDE, :]
-                if axis == 1
-                else padded[:, :, start : start + SIDE]
-            )
-            low = ops.where(below == move, window, low)
-            high = ops.where(below + 1 == move, window, high)
+        low = moved_by(below)
         if not self.fractional:
             return low
-        return low + above_share * (high - low)
+        above_share = amounts - below
+        return low + above_share * (moved_by(below + 1) - low)
 
     def compute_output_shape(self, input_shape):
         return input_shape
