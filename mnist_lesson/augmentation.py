@@ -1,8 +1,11 @@
 """``RandomShift``: every training digit moved by a few whole pixels, a different way each time.
 
-Keras' ``RandomTranslation`` does this too, but by fractions of a pixel through an image
-transform that XLA cannot compile, so a model holding it trains without XLA. This layer moves
-each digit by whole pixels with padding, slicing and selection, which XLA fuses into one loop.
+The lesson applies it in front of a model while it trains, never inside the model it saves:
+shifting digits is part of training, and a saved model made of Keras' own layers loads with
+plain ``keras.saving.load_model``. Keras' ``RandomTranslation`` moves images too, by fractions
+of a pixel through an image transform (which TensorFlow cannot compile with XLA) on 2-D images;
+this layer moves flattened digits by whole pixels with padding, slicing and selection, plain
+``keras.ops`` that every backend compiles.
 """
 
 from __future__ import annotations
@@ -13,7 +16,6 @@ from keras import ops
 SIDE = 28  # MNIST digits are 28x28 pixels, handed to the models as 784 numbers
 
 
-@keras.saving.register_keras_serializable(package="mnist_lesson")
 class RandomShift(keras.layers.Layer):
     """Moves each flattened 28x28 digit by up to ``pixels`` pixels up or down and left or right,
     drawn at random per digit and axis; the uncovered border is background (0). By whole pixels,
@@ -29,7 +31,6 @@ class RandomShift(keras.layers.Layer):
         self.fractional = fractional
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
-        self.supports_jit = True
 
     def call(self, inputs, training=False):
         if not training or not self.pixels:

@@ -46,12 +46,6 @@ def _seed(text: str) -> int:
     return value
 
 
-def _existing_path(text: str) -> str:
-    if not Path(text).expanduser().exists():
-        raise argparse.ArgumentTypeError(f"{text}: no such file or folder")
-    return text
-
-
 def build_parser(defaults: dict) -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog=Path(sys.argv[0]).name or "mnist_classification.py",
@@ -64,7 +58,6 @@ def build_parser(defaults: dict) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--data",
-        type=_existing_path,
         default=defaults["data"],
         metavar="PATH",
         help="a keras-layout mnist.npz or a folder with the four MNIST IDX files (gzipped or "

@@ -141,12 +141,10 @@ def snapshot(folder: Path) -> dict:
 
 
 def load_lesson_model(path: Path):
-    """A model the lesson saved, loaded as a user would: its RandomShift layer registered first."""
+    """A model the lesson saved, loaded as a user would: with plain Keras."""
     import keras
 
-    import mnist_lesson.augmentation  # noqa: F401
-
-    return keras.saving.load_model(path, safe_mode=True)
+    return keras.saving.load_model(path)
 
 
 @pytest.fixture(scope="session")
@@ -162,5 +160,17 @@ def full_run(mnist_path, tmp_path_factory):
 def quick_run(mnist_path, tmp_path_factory):
     output_dir = tmp_path_factory.mktemp("quick_run")
     result = run_lesson("--quick", "--data", mnist_path, "--output-dir", output_dir)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result, output_dir
+
+
+@pytest.fixture(scope="session")
+def jax_quick_run(mnist_path, tmp_path_factory):
+    """The lesson's --quick run on Keras' JAX backend."""
+    pytest.importorskip("jax")
+    output_dir = tmp_path_factory.mktemp("jax_quick_run")
+    result = run_lesson(
+        "--quick", "--data", mnist_path, "--output-dir", output_dir, env={"KERAS_BACKEND": "jax"}
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return result, output_dir

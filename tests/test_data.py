@@ -237,7 +237,6 @@ def test_bad_data_raises_a_one_line_data_error(case, tmp_path):
     assert fragment.lower() in message.lower()
 
 
-@pytest.mark.slow  # a lesson process: TensorFlow starts before the check
 @pytest.mark.parametrize("case", ["html error page", "pickled objects", "idx forged size"])
 def test_bad_data_on_the_command_line_is_one_clean_line(case, tmp_path):
     make, fragment = BAD_DATA[case]
@@ -245,7 +244,8 @@ def test_bad_data_on_the_command_line_is_one_clean_line(case, tmp_path):
     result = run_lesson("--quick", "--data", path, "--output-dir", tmp_path / "out", timeout=300)
     assert result.returncode == 1
     assert_clean_failure(result, "error:", fragment, str(path))
-    assert len(result.stderr.strip()) <= 200, result.stderr
+    # Short enough to read at a glance; the user's own path, however long, is not the message's.
+    assert len(result.stderr.strip().replace(str(path), "PATH")) <= 200, result.stderr
     assert not (tmp_path / "out").exists(), "a run that saved nothing leaves no output folder"
 
 
@@ -255,7 +255,8 @@ def test_html_page_passed_as_data_says_how_to_get_a_good_file(tmp_path):
     with pytest.raises(DataError) as caught:
         load_mnist(path)
     message = str(caught.value)
-    assert message.startswith(f"{path}: an HTML page") and len(message) <= 200
+    assert message.startswith(f"{path}: an HTML page")
+    assert len(message.replace(str(path), "PATH")) <= 200
     assert "download" in message and "--data" not in message
 
 
@@ -303,7 +304,6 @@ def test_npz_member_sizes_are_checked_against_the_header(tmp_path):
         load_mnist(path)
 
 
-@pytest.mark.slow  # a lesson process: TensorFlow starts before the check
 def test_failed_download_explains_how_to_work_offline(tmp_path):
     """No network here, no cached copy: the run must stop with advice, not a traceback."""
     home = tmp_path / "home"

@@ -114,9 +114,9 @@ os.umask = lambda mask: calls.append(mask) or real_umask(mask)
 environment = dict(os.environ)
 import mnist_lesson, mnist_lesson.errors, mnist_lesson.jupyter, mnist_lesson.settings
 import mnist_lesson.output_folder, mnist_lesson.script_handlers, mnist_lesson.training_log
-import mnist_lesson.tensorflow_setup, mnist_lesson.xla, mnist_lesson.lesson, mnist_lesson.data
+import mnist_lesson.keras_setup, mnist_lesson.lesson, mnist_lesson.data
 import mnist_lesson.handwriting, mnist_lesson.drawing_pad, mnist_lesson.reports
-import mnist_lesson.architecture
+import mnist_lesson.architecture, mnist_lesson.backprop, mnist_lesson.benchmark_results
 print(calls, dict(os.environ) == environment, "tensorflow" in sys.modules, "keras" in sys.modules)
 """
 
