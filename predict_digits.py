@@ -1,7 +1,7 @@
 """Classify your own handwritten digits with the model the lesson trained.
 
     python predict_digits.py my_digit.jpg photos/ [--model PATH] [--json] [--save-preprocessed DIR]
-    python predict_digits.py --drawing-pad draw.html [--model PATH]
+    python predict_digits.py --drawing-pad draw.html [--model PATH] [--compare PATH]
 
 Each image is prepared the way MNIST digits were made (see mnist_lesson/handwriting.py). An image
 that cannot be read or holds no ink gets an error entry; the others are still classified. The
@@ -28,10 +28,15 @@ def build_parser() -> argparse.ArgumentParser:
         prog="predict_digits.py",
         description="Classify photos or scans of handwritten digits (one digit per image) with "
         "the deep model that mnist_classification.py trained.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("images", nargs="*", help="image files, or folders of them")
-    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="a trained .keras model")
+    parser.add_argument(
+        "--model",
+        type=Path,
+        default=DEFAULT_MODEL,
+        metavar="PATH",
+        help=f"a trained .keras model (default: {DEFAULT_MODEL})",
+    )
     parser.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
     parser.add_argument(
         "--save-preprocessed",
@@ -46,23 +51,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="write a drawing pad page for the model to HTML: open it in a browser, draw a "
         "digit and watch the model decide (works offline)",
     )
+    parser.add_argument(
+        "--compare",
+        type=Path,
+        metavar="PATH",
+        help="with --drawing-pad: a second trained .keras model shown beside the first, e.g. "
+        "outputs/models/simple.keras",
+    )
     return parser
 
 
 def load_model(path: Path):
-    """The trained model, loaded in Keras' safe mode (no arbitrary code from the file)."""
-    from mnist_lesson.tensorflow_setup import import_tensorflow_quietly
+    """The trained model, loaded with plain Keras in its safe mode (no arbitrary code from the
+    file): the lesson's models are made of Keras' own layers."""
+    from mnist_lesson.keras_setup import import_keras_quietly
 
     if not path.is_file():
         raise UserError(
             f"model {display_path(path)} not found: train it first with "
             "`python mnist_classification.py`"
         )
-    import_tensorflow_quietly()
-    import keras
-
-    import mnist_lesson.augmentation  # noqa: F401  the deep model's RandomShift layer
-
+    keras = import_keras_quietly()
     try:
         return keras.saving.load_model(path, safe_mode=True)
     except Exception as error:  # zip, h5 and deserialization errors all say "not a model"
@@ -124,6 +133,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.images and args.drawing_pad is None:
         parser.error("give one or more images (or folders), or --drawing-pad HTML")
+    if args.compare is not None and args.drawing_pad is None:
+        parser.error("--compare adds a model to the drawing pad: give --drawing-pad HTML too")
     from mnist_lesson.handwriting import image_files
     from mnist_lesson.script_handlers import install_script_handlers
 
@@ -138,7 +149,10 @@ def main(argv: list[str] | None = None) -> int:
         raise UserError("no image files found in " + ", ".join(args.images))
     model = load_model(args.model)
     if args.drawing_pad is not None:
-        write_drawing_pad(model, args.model, pad_folder, args.drawing_pad.name)
+        compare = load_model(args.compare) if args.compare is not None else None
+        write_drawing_pad(
+            model, args.model, pad_folder, args.drawing_pad.name, compare, args.compare
+        )
     if not paths:
         return 0
     results = classify(paths, model, save_to)
@@ -146,13 +160,21 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if all(result["error"] is None for result in results) else 1
 
 
-def write_drawing_pad(model, model_path: Path, folder: OutputFolder, name: str) -> None:
-    from mnist_lesson.drawing_pad import DrawingPad, UnsupportedModelError
+def write_drawing_pad(
+    model, model_path: Path, folder: OutputFolder, name: str, compare=None, compare_path=None
+) -> None:
+    """The drawing pad page for ``model`` (and ``compare`` beside it) saved as ``name``."""
+    from mnist_lesson.drawing_pad import DrawingPad, UnsupportedModelError, export_model
 
     try:
-        page = DrawingPad(model).page()
+        main = export_model(model)
     except UnsupportedModelError as error:
         raise UserError(f"model {display_path(model_path)}: {error}") from None
+    try:
+        compared = export_model(compare) if compare is not None else None
+    except UnsupportedModelError as error:
+        raise UserError(f"model {display_path(compare_path)}: {error}") from None
+    page = DrawingPad(main, compared).page()
     saved = folder.save_text(name, page)
     print(f"drawing pad written to {display_path(saved)}: open it in a browser", file=sys.stderr)
 

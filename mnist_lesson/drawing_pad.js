@@ -253,82 +253,181 @@
     return gray;
   }
 
-  // ---- The model: Dense layers, float16 weights shipped as base64 ----
+  // ---- The models: Dense layers, Rice-coded weights (see drawing_pad.py) ----
 
-  function decodeHalfs(base64) {
-    const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
-    const view = new DataView(bytes.buffer);
-    const out = new Float32Array(bytes.length / 2);
-    for (let i = 0; i < out.length; i++) {
-      const h = view.getUint16(2 * i, true);
-      const exponent = (h >> 10) & 0x1f;
-      const fraction = h & 0x3ff;
-      const sign = h & 0x8000 ? -1 : 1;
-      if (exponent === 0) out[i] = sign * fraction * 2 ** -24;
-      else if (exponent === 31) out[i] = fraction ? NaN : sign * Infinity;
-      else out[i] = sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
+  // One tensor: integers k, zigzag-mapped and Rice-coded, each weight being k * 2^exponent.
+  function decodeTensor({ exponent, rice, data }, count) {
+    const text = atob(data);
+    const bytes = new Uint8Array(text.length + 4); // zeros after the end for the look-ahead
+    for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+    const values = new Float32Array(count);
+    const scale = 2 ** exponent;
+    const base = 2 ** rice;
+    let bit = 0;
+    for (let i = 0; i < count; i++) {
+      let quotient = 0; // in unary: 1 bits up to a 0
+      while ((bytes[bit >> 3] >> (7 - (bit & 7))) & 1) {
+        quotient++;
+        bit++;
+      }
+      bit++;
+      let remainder = 0; // `rice` bits (at most 24), read from the 32 bits around them
+      if (rice) {
+        const at = bit >> 3;
+        const word =
+          (bytes[at] << 24) | (bytes[at + 1] << 16) | (bytes[at + 2] << 8) | bytes[at + 3];
+        remainder = (word << (bit & 7)) >>> (32 - rice);
+        bit += rice;
+      }
+      const z = quotient * base + remainder;
+      values[i] = (z % 2 ? -(z + 1) / 2 : z / 2) * scale;
     }
-    return out;
+    return values;
   }
-
-  const ACTIVATIONS = {
-    relu: (v) => v.map((x) => Math.max(x, 0)),
-    sigmoid: (v) => v.map((x) => 1 / (1 + Math.exp(-x))),
-    softmax: (v) => {
-      const top = Math.max(...v);
-      const e = v.map((x) => Math.exp(x - top));
-      const total = e.reduce((a, b) => a + b, 0);
-      return e.map((x) => x / total);
-    },
-  };
 
   function loadModel(spec) {
     const layers = spec.layers.map((layer) => ({
       inputs: layer.inputs,
       units: layer.units,
-      kernel: decodeHalfs(layer.kernel), // row-major (inputs, units), as Keras stores it
-      bias: decodeHalfs(layer.bias),
-      activation: ACTIVATIONS[layer.activation],
+      activation: layer.activation,
+      kernel: decodeTensor(layer.kernel, layer.inputs * layer.units), // row-major (inputs, units)
+      bias: decodeTensor(layer.bias, layer.units),
     }));
-    return function predict(input) {
-      let x = Float64Array.from(input);
-      for (const layer of layers) {
-        const out = Float64Array.from(layer.bias);
-        for (let i = 0; i < layer.inputs; i++) {
-          const xi = x[i];
-          if (xi === 0) continue; // most of a digit's pixels and many relu outputs are 0
-          const row = i * layer.units;
-          for (let j = 0; j < layer.units; j++) out[j] += xi * layer.kernel[row + j];
-        }
-        x = layer.activation(out);
+    const last = layers[layers.length - 1];
+    return { name: spec.name, layers, kind: last.activation };
+  }
+
+  function activate(activation, z) {
+    if (activation === "relu") return z.map((v) => (v > 0 ? v : 0));
+    if (activation === "sigmoid") return z.map((v) => 1 / (1 + Math.exp(-v)));
+    const top = Math.max(...z);
+    const e = z.map((v) => Math.exp(v - top));
+    const total = e.reduce((a, b) => a + b, 0);
+    return e.map((v) => v / total);
+  }
+
+  // The model on one input (float64): each layer's output after its activation; the last one
+  // is the model's answer.
+  function run(model, input) {
+    let x = input;
+    const activations = [];
+    for (const { inputs, units, kernel, bias, activation } of model.layers) {
+      const z = Float64Array.from(bias);
+      for (let i = 0; i < inputs; i++) {
+        const xi = x[i];
+        if (xi === 0) continue; // most of a digit's pixels and many relu outputs are 0
+        const row = i * units;
+        for (let j = 0; j < units; j++) z[j] += xi * kernel[row + j];
       }
-      return Array.from(x);
-    };
+      x = activate(activation, z);
+      activations.push(x);
+    }
+    return activations;
+  }
+
+  // The gradient of the logit (the score before the last activation) of `digit` with respect
+  // to each input: backpropagation through the layers, from the last one's kernel column.
+  function saliency(model, activations, digit) {
+    const layers = model.layers;
+    const top = layers[layers.length - 1];
+    let grad = new Float64Array(top.inputs);
+    for (let i = 0; i < top.inputs; i++) grad[i] = top.kernel[i * top.units + digit];
+    for (let l = layers.length - 2; l >= 0; l--) {
+      const { inputs, units, kernel, activation } = layers[l];
+      const a = activations[l];
+      if (activation === "softmax") {
+        let dot = 0;
+        for (let j = 0; j < units; j++) dot += grad[j] * a[j];
+        for (let j = 0; j < units; j++) grad[j] = a[j] * (grad[j] - dot);
+      } else {
+        for (let j = 0; j < units; j++) {
+          grad[j] *= activation === "relu" ? (a[j] > 0 ? 1 : 0) : a[j] * (1 - a[j]);
+        }
+      }
+      const live = []; // the units a gradient comes back through: an inactive relu passes none
+      for (let j = 0; j < units; j++) if (grad[j] !== 0) live.push(j);
+      const next = new Float64Array(inputs);
+      for (let i = 0; i < inputs; i++) {
+        const row = i * units;
+        let sum = 0;
+        for (let n = 0; n < live.length; n++) sum += kernel[row + live[n]] * grad[live[n]];
+        next[i] = sum;
+      }
+      grad = next;
+    }
+    return grad;
+  }
+
+  function argmax(values) {
+    let best = 0;
+    for (let i = 1; i < values.length; i++) if (values[i] > values[best]) best = i;
+    return best;
   }
 
   // ---- The page ----
 
+  const TOWARDS = [230, 97, 1]; // orange: more ink here pushes towards the answer
+  const AWAY = [94, 60, 153]; // purple: pushes away from it
   const STYLE = `
-.digit-pad{font-family:system-ui,sans-serif;color:#222;display:flex;flex-wrap:wrap;gap:16px;
-  align-items:flex-start;max-width:100%;box-sizing:border-box}
+.digit-pad{font-family:system-ui,sans-serif;color:#222;display:flex;flex-wrap:wrap;
+  gap:14px 24px;align-items:flex-start;max-width:100%;box-sizing:border-box;font-size:14px}
 .digit-pad *{box-sizing:border-box}
+.digit-pad figure{margin:0}
+.digit-pad figcaption,.digit-pad-hint,.digit-pad-note{font-size:12.5px;color:#555;margin:0}
+.digit-pad-left{display:flex;flex-direction:column;gap:8px;max-width:100%}
 .digit-pad-surface{display:block;width:300px;max-width:100%;height:auto;aspect-ratio:1;
   touch-action:none;background:#fff;outline:2px solid #888;margin:2px;cursor:crosshair}
-.digit-pad-side{display:flex;flex-direction:column;gap:8px;min-width:200px}
-.digit-pad-answer{margin:0;font-size:1rem;display:flex;align-items:center;gap:12px}
-.digit-pad-digit{font-size:4rem;font-weight:bold;line-height:1;min-width:1ch;min-height:1em}
-.digit-pad-seen{width:84px;height:84px;image-rendering:pixelated;background:#000}
-.digit-pad-bar{display:flex;align-items:center;gap:6px;font-variant-numeric:tabular-nums}
-.digit-pad-track{display:block;width:150px;height:12px;background:#eee}
+.digit-pad-controls{display:flex;align-items:center;gap:12px}
+.digit-pad button{font:inherit;padding:6px 16px}
+.digit-pad-side{display:flex;flex-direction:column;gap:10px;min-width:0;max-width:100%}
+.digit-pad-answer{margin:0;display:flex;align-items:center;gap:10px;flex-wrap:wrap}
+.digit-pad-digit{font-size:3.6rem;font-weight:bold;line-height:1;min-width:1ch;min-height:1em}
+.digit-pad-who{display:flex;flex-direction:column;color:#555;font-size:13px}
+.digit-pad-second[data-differs="true"]{color:#b3261e;font-weight:600}
+.digit-pad-pictures{display:flex;gap:14px;flex-wrap:wrap}
+.digit-pad-pictures canvas{display:block;width:140px;height:140px;image-rendering:pixelated;
+  margin-bottom:3px}
+.digit-pad-seen{background:#000}
+.digit-pad-saliency{background:#fff;outline:1px solid #bbb}
+.digit-pad-legend{display:flex;flex-direction:column;font-size:12.5px;color:#555}
+.digit-pad-swatch{display:inline-block;width:10px;height:10px;margin-right:4px;
+  vertical-align:-1px}
+.digit-pad-bars{display:grid;grid-template-columns:auto repeat(var(--models),minmax(0,150px));
+  max-width:100%;gap:2px 10px;align-items:center;font-variant-numeric:tabular-nums}
+.digit-pad-bar{display:contents}
+.digit-pad-head{font-size:12.5px;color:#555;line-height:1.2}
+.digit-pad-head b{color:#222;font-size:14px}
+.digit-pad-cell{display:flex;align-items:center;gap:6px}
+.digit-pad-track{display:block;flex:1;min-width:40px;height:11px;background:#eee}
 .digit-pad-fill{display:block;height:100%;width:0;background:#3a6fb0}
-.digit-pad button{font:inherit;padding:6px 16px;align-self:flex-start}
-.digit-pad-hint{margin:0;font-size:.85rem;color:#555}`;
+[data-model-index="1"] .digit-pad-fill{background:#2a8f7f}
+.digit-pad-value{min-width:2.6em;text-align:right;font-size:13px}
+.digit-pad-cell[data-best="true"] .digit-pad-value{font-weight:bold}
+.digit-pad-sum{font-size:13px;padding-top:2px;border-top:1px solid #ccc}
+.digit-pad-hidden{display:flex;flex-direction:column;gap:6px;flex:1 1 256px;max-width:100%}
+.digit-pad-grids{display:flex;flex-wrap:wrap;gap:10px 20px}
+.digit-pad-units{display:block;max-width:100%;height:auto;background:#111;margin-bottom:3px}`;
 
   function element(tag, attributes, parent) {
     const node = document.createElement(tag);
     for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
     if (parent) parent.appendChild(node);
     return node;
+  }
+
+  function text(tag, attributes, parent, content) {
+    const node = element(tag, attributes, parent);
+    node.textContent = content;
+    return node;
+  }
+
+  const KINDS = { softmax: "scores", sigmoid: "yes/no each" };
+
+  // A hidden layer's grid: one cell per unit, `cell` pixels with a 1-pixel gap.
+  function gridShape(units) {
+    const columns = Math.min(64, 2 ** Math.ceil(Math.log2(Math.sqrt(2 * units))));
+    const cell = Math.max(4, Math.min(16, Math.floor(256 / columns)));
+    return { columns, rows: Math.ceil(units / columns), cell };
   }
 
   // Builds a pad next to `script` (the <script> element running this code, so that a notebook
@@ -342,10 +441,16 @@
     while (!standalone && (!suffix || document.getElementById(`pad${suffix}`))) {
       suffix = `-${Math.random().toString(36).slice(2, 8)}`; // unique among the page's pads
     }
-    const predictDigits = loadModel(spec);
+    const models = spec.models.map(loadModel);
+    const main = models[0];
+    const compared = models[1]; // undefined with one model
+    const hiddenLayers = main.layers.slice(0, -1);
 
     const root = element("div", { class: "digit-pad" });
     element("style", {}, root).textContent = STYLE;
+
+    // Left: the drawing surface and Clear.
+    const left = element("div", { class: "digit-pad-left" }, root);
     const canvas = element("canvas", {
       id: `pad${suffix}`,
       class: "digit-pad-surface",
@@ -355,12 +460,23 @@
       role: "img",
       "aria-label": "Drawing pad: draw one digit with the mouse, a finger or a pen",
     });
-    root.appendChild(canvas);
+    left.appendChild(canvas);
+    const controls = element("div", { class: "digit-pad-controls" }, left);
+    const clearButton = text("button", { id: `clear${suffix}`, type: "button" }, controls, "Clear");
+    text("p", { class: "digit-pad-hint" }, controls, "Escape clears too.");
+
+    // Right: the answers, what the model sees, the pixels that decided, every output.
     const side = element("div", { class: "digit-pad-side" }, root);
     const answer = element("p", { class: "digit-pad-answer", "aria-live": "polite" }, side);
-    element("span", {}, answer).textContent = "Prediction";
+    text("span", {}, answer, "Prediction");
     const prediction = element("span", { id: `prediction${suffix}`, class: "digit-pad-digit" });
     answer.appendChild(prediction);
+    const who = element("span", { class: "digit-pad-who" }, answer);
+    text("span", {}, who, `by the ${main.name} model`);
+    const second = compared && text("span", { class: "digit-pad-second" }, who, "");
+
+    const pictures = element("div", { class: "digit-pad-pictures" }, side);
+    const seenFigure = element("figure", {}, pictures);
     const seen = element("canvas", {
       id: `seen${suffix}`,
       class: "digit-pad-seen",
@@ -368,39 +484,163 @@
       height: FIELD,
       role: "img",
       "aria-label": "What the model sees: the drawing as a 28 by 28 MNIST-style input",
-      title: "What the model sees",
     });
-    element("p", { class: "digit-pad-hint" }, side).textContent = "What the model sees:";
-    side.appendChild(seen);
+    seenFigure.appendChild(seen);
+    text("figcaption", {}, seenFigure, "What the models see");
+    const decidedFigure = element("figure", {}, pictures);
+    const decided = element("canvas", {
+      class: "digit-pad-saliency",
+      width: FIELD,
+      height: FIELD,
+      role: "img",
+      "aria-label":
+        `The pixels that decided: where more ink would raise (orange) or lower (purple) ` +
+        `the ${main.name} model's score for its answer`,
+    });
+    decidedFigure.appendChild(decided);
+    const decidedCaption = element("figcaption", { class: "digit-pad-legend" }, decidedFigure);
+    text("span", {}, decidedCaption, "The pixels that decided:");
+    const [towards, away] = [TOWARDS, AWAY].map((colour) => {
+      const line = element("span", {}, decidedCaption);
+      element("span", { class: "digit-pad-swatch", style: `background:rgb(${colour})` }, line);
+      return text("span", {}, line, "");
+    });
+
     const bars = element("div", { class: "digit-pad-bars", role: "group" }, side);
-    bars.setAttribute("aria-label", "The model's probability for each digit");
-    const barRows = [];
+    bars.style.setProperty("--models", String(models.length));
+    bars.setAttribute("aria-label", "Each model's output for each digit");
+    element("span", {}, bars);
+    models.forEach((model, m) => {
+      const head = element("span", { class: "digit-pad-head", "data-model-index": m }, bars);
+      text("b", {}, head, model.name);
+      head.append(` · ${model.kind}`, element("br", {}), KINDS[model.kind]);
+    });
+    const rows = [];
     for (let d = 0; d < 10; d++) {
       const row = element("div", { class: "digit-pad-bar", "data-digit": d }, bars);
-      element("span", {}, row).textContent = String(d);
-      const track = element("span", { class: "digit-pad-track" }, row);
-      const fill = element("span", { class: "digit-pad-fill" }, track);
-      const value = element("span", {}, row);
-      barRows.push({ row, fill, value });
+      text("span", {}, row, String(d));
+      const cells = models.map((model, m) => {
+        const cell = element("span", { class: "digit-pad-cell", "data-model-index": m }, row);
+        const track = element("span", { class: "digit-pad-track" }, cell);
+        const fill = element("span", { class: "digit-pad-fill" }, track);
+        const value = element("span", { class: "digit-pad-value" }, cell);
+        return { cell, fill, value };
+      });
+      rows.push({ row, cells });
     }
-    const clearButton = element("button", { id: `clear${suffix}`, type: "button" }, side);
-    clearButton.textContent = "Clear";
-    element("p", { class: "digit-pad-hint" }, side).textContent = "Escape clears too.";
+    text("span", { class: "digit-pad-sum" }, bars, "sum");
+    const sums = models.map((model, m) =>
+      element(
+        "span",
+        { class: "digit-pad-sum", "data-sum": "", "data-model": model.name, "data-model-index": m },
+        bars,
+      ),
+    );
+
+    // Below: the main model's hidden layers, one cell per unit.
+    const hidden = element("div", { class: "digit-pad-hidden" }, root);
+    const note =
+      `Inside the ${main.name} model: each hidden unit is a cell, dark where the unit ` +
+      "gives 0, brighter the more active.";
+    text("p", { class: "digit-pad-note" }, hidden, note);
+    const gridRow = element("div", { class: "digit-pad-grids" }, hidden);
+    const grids = hiddenLayers.map((layer, l) => {
+      const figure = element("figure", {}, gridRow);
+      const shape = gridShape(layer.units);
+      const gridCanvas = element("canvas", {
+        class: "digit-pad-units",
+        width: shape.columns * shape.cell - 1,
+        height: shape.rows * shape.cell - 1,
+        "data-columns": shape.columns,
+        "data-cell": shape.cell,
+        role: "img",
+        "aria-label":
+          `Hidden layer ${l + 1} of the ${main.name} model: one cell per unit, ` +
+          "brighter where the unit is more active",
+      });
+      figure.appendChild(gridCanvas);
+      const caption = element("figcaption", {}, figure);
+      caption.append(`Hidden layer ${l + 1} (${layer.activation}): `);
+      const active = element("b", { "data-active": "" }, caption);
+      caption.append(` of ${layer.units} units active`);
+      const ctx = gridCanvas.getContext("2d");
+      const image = ctx.createImageData(gridCanvas.width, gridCanvas.height);
+      return { ctx, shape, active, image };
+    });
+    if (!grids.length) hidden.remove();
     container.appendChild(root);
 
     const ctx = canvas.getContext("2d", { willReadFrequently: true });
     const seenCtx = seen.getContext("2d");
+    const decidedCtx = decided.getContext("2d");
     const api = { root, updateMs: [] };
 
     function showNothing() {
       seenCtx.fillStyle = "#000";
       seenCtx.fillRect(0, 0, FIELD, FIELD);
+      decidedCtx.clearRect(0, 0, FIELD, FIELD);
       prediction.textContent = "";
-      for (const { row, fill, value } of barRows) {
+      if (second) second.textContent = "";
+      towards.textContent = "towards the answer";
+      away.textContent = "away from it";
+      for (const { row, cells } of rows) {
         row.setAttribute("data-probability", "");
-        fill.style.width = "0";
-        value.textContent = "";
+        if (compared) row.setAttribute("data-compare", "");
+        for (const { cell, fill, value } of cells) {
+          cell.setAttribute("data-best", "false");
+          fill.style.width = "0";
+          value.textContent = "";
+        }
       }
+      for (const sum of sums) sum.textContent = "";
+      for (const grid of grids) {
+        grid.active.textContent = "–";
+        drawUnits(grid, null);
+      }
+    }
+
+    // A hidden layer's activations as the brightness of its cells (black: inactive).
+    function drawUnits(grid, values) {
+      const { image, shape } = grid;
+      const data = image.data;
+      data.fill(0);
+      let top = 0;
+      if (values) for (const v of values) top = Math.max(top, v);
+      const inner = shape.cell - 1;
+      for (let u = 0; u < (values ? values.length : 0); u++) {
+        const t = top > 0 ? Math.max(values[u], 0) / top : 0;
+        const on = values[u] > 0;
+        const r = on ? 70 + 185 * t : 40;
+        const g = on ? 45 + 165 * t : 40;
+        const b = on ? 10 + 50 * t : 40;
+        const x0 = (u % shape.columns) * shape.cell;
+        const y0 = Math.floor(u / shape.columns) * shape.cell;
+        for (let y = y0; y < y0 + inner; y++) {
+          for (let x = x0; x < x0 + inner; x++) {
+            const p = 4 * (y * image.width + x);
+            data[p] = r;
+            data[p + 1] = g;
+            data[p + 2] = b;
+            data[p + 3] = 255;
+          }
+        }
+      }
+      grid.ctx.putImageData(image, 0, 0);
+    }
+
+    // The gradient over the input: orange and purple, darker where the digit's ink is.
+    function drawSaliency(pixels, gradient) {
+      let top = 0;
+      for (const g of gradient) top = Math.max(top, Math.abs(g));
+      const image = decidedCtx.createImageData(FIELD, FIELD);
+      for (let i = 0; i < FIELD * FIELD; i++) {
+        const t = top > 0 ? Math.min(1, (1.25 * Math.abs(gradient[i])) / top) : 0;
+        const colour = gradient[i] > 0 ? TOWARDS : AWAY;
+        const shade = 1 - 0.5 * pixels[i];
+        for (let c = 0; c < 3; c++) image.data[4 * i + c] = (255 + (colour[c] - 255) * t) * shade;
+        image.data[4 * i + 3] = 255;
+      }
+      decidedCtx.putImageData(image, 0, 0);
     }
 
     function preprocess() {
@@ -408,20 +648,56 @@
       return toMnist(gray, SIZE, SIZE);
     }
 
-    function update() {
-      const start = performance.now();
+    // Every model on one input, the main model's hidden layers and its saliency.
+    function inspect(input) {
+      const runs = models.map((model) => run(model, input));
+      const outputs = runs.map((activations) => activations[activations.length - 1]);
+      const digit = argmax(outputs[0]);
+      return {
+        outputs,
+        digit,
+        hidden: runs[0].slice(0, -1),
+        saliency: saliency(main, runs[0], digit),
+      };
+    }
+
+    function update(start = performance.now()) {
       const result = preprocess();
       if (!result) {
         showNothing(); // a blank pad, or nothing dark enough to be a stroke
         return;
       }
-      const probabilities = predictDigits(result.pixels);
-      const best = probabilities.indexOf(Math.max(...probabilities));
-      prediction.textContent = String(best);
-      probabilities.forEach((p, d) => {
-        barRows[d].row.setAttribute("data-probability", p.toFixed(6));
-        barRows[d].fill.style.width = `${(100 * p).toFixed(1)}%`;
-        barRows[d].value.textContent = `${(100 * p).toFixed(1)}%`;
+      const seenBy = inspect(result.pixels);
+      const digit = seenBy.digit;
+      prediction.textContent = String(digit);
+      const answers = seenBy.outputs.map(argmax);
+      if (second) {
+        const differs = answers[1] !== digit;
+        const verdict = differs ? ": they differ" : " too";
+        second.textContent = `the ${compared.name} model reads ${answers[1]}${verdict}`;
+        second.setAttribute("data-differs", String(differs));
+      }
+      rows.forEach(({ row, cells }, d) => {
+        row.setAttribute("data-probability", seenBy.outputs[0][d].toFixed(6));
+        if (compared) row.setAttribute("data-compare", seenBy.outputs[1][d].toFixed(6));
+        cells.forEach(({ cell, fill, value }, m) => {
+          const p = seenBy.outputs[m][d];
+          cell.setAttribute("data-best", String(answers[m] === d));
+          fill.style.width = `${(100 * p).toFixed(1)}%`;
+          value.textContent = p.toFixed(2);
+        });
+      });
+      sums.forEach((sum, m) => {
+        sum.textContent = seenBy.outputs[m].reduce((a, b) => a + b, 0).toFixed(2);
+      });
+      towards.textContent = `towards ${digit}`;
+      away.textContent = `away from ${digit}`;
+      grids.forEach((grid, l) => {
+        const values = seenBy.hidden[l];
+        let active = 0;
+        for (const v of values) if (v > 0) active++;
+        grid.active.textContent = String(active);
+        drawUnits(grid, values);
       });
       const image = seenCtx.createImageData(FIELD, FIELD);
       result.pixels.forEach((v, i) => {
@@ -429,6 +705,7 @@
         image.data[4 * i + 3] = 255;
       });
       seenCtx.putImageData(image, 0, 0);
+      drawSaliency(result.pixels, seenBy.saliency);
       api.updateMs.push(performance.now() - start);
       if (api.updateMs.length > 1000) api.updateMs.shift();
     }
@@ -450,6 +727,7 @@
     }
     canvas.addEventListener("pointerdown", (event) => {
       if (event.button !== 0 || pen !== null) return;
+      const start = performance.now();
       // No text selection while drawing with a mouse. (Not for touch: touch-action already stops
       // scrolling, and Chromium then drops the click of a quick tap on Clear.)
       if (event.pointerType === "mouse") event.preventDefault();
@@ -461,10 +739,11 @@
       ctx.beginPath();
       ctx.arc(last[0], last[1], PEN / 2, 0, 2 * Math.PI);
       ctx.fill();
-      update();
+      update(start);
     });
     canvas.addEventListener("pointermove", (event) => {
       if (!last || event.pointerId !== pen) return;
+      const start = performance.now();
       setPen();
       const events = event.getCoalescedEvents ? event.getCoalescedEvents() : [];
       for (const e of events.length ? events : [event]) {
@@ -475,7 +754,7 @@
         ctx.stroke();
         last = next;
       }
-      update(); // while drawing, not only when the stroke ends
+      update(start); // while drawing, not only when the stroke ends
     });
     const end = (event) => {
       if (event.pointerId !== pen) return;
@@ -494,12 +773,29 @@
     });
 
     // The API (see drawing_pad.py): window.digitPad is the latest pad, root.digitPad each one.
-    api.predict = (pixels) => {
+    function inputs(pixels) {
       const scale = pixels instanceof Uint8Array || pixels instanceof Uint8ClampedArray ? 255 : 1;
       if (pixels.length !== FIELD * FIELD) {
         throw new Error(`expected ${FIELD * FIELD} pixels, got ${pixels.length}`);
       }
-      return predictDigits(Array.from(pixels, (v) => v / scale));
+      return Float64Array.from(pixels, (v) => v / scale);
+    }
+    api.predict = (pixels) => {
+      const activations = run(main, inputs(pixels));
+      return Array.from(activations[activations.length - 1]);
+    };
+    api.inspect = (pixels) => {
+      const seenBy = inspect(inputs(pixels));
+      const byName = {};
+      models.forEach((model, m) => {
+        byName[model.name] = { outputs: Array.from(seenBy.outputs[m]) };
+      });
+      return {
+        models: byName,
+        hidden: seenBy.hidden.map((values) => Array.from(values)),
+        saliency: Array.from(seenBy.saliency),
+        digit: seenBy.digit,
+      };
     };
     api.preprocess = () => {
       const result = preprocess();

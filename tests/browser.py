@@ -271,7 +271,9 @@ def digit_strokes(digit: int, box: dict, rng, jitter: float = 0.02) -> list[list
 
 
 @functools.cache
-def trained_model(mnist_path: str, hidden: tuple[int, ...] = (64,), examples: int = 10_000):
+def trained_model(
+    mnist_path: str, hidden: tuple[int, ...] = (64,), examples: int = 10_000, name: str = "deep"
+):
     """A Dense model (784-hidden-10, relu, softmax) trained for one epoch on the first
     ``examples`` training digits: seconds, and good enough to read drawn digits."""
     import keras
@@ -283,8 +285,129 @@ def trained_model(mnist_path: str, hidden: tuple[int, ...] = (64,), examples: in
     layers = [keras.Input((784,))]
     for units in hidden:
         layers += [keras.layers.Dense(units, "relu"), keras.layers.Dropout(0.2)]
-    model = keras.Sequential([*layers, keras.layers.Dense(10, "softmax")])
+    model = keras.Sequential([*layers, keras.layers.Dense(10, "softmax")], name=name)
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     x = data.x_train[:examples].reshape(-1, 784).astype("float32") / 255
     model.fit(x, data.y_train[:examples], batch_size=128, epochs=1, verbose=0)
     return model
+
+
+@functools.cache
+def trained_simple_model(mnist_path: str, examples: int = 10_000):
+    """The lesson's simple model (784-10, ten sigmoid yes/no outputs, named "simple"), trained
+    for one epoch on the first ``examples`` training digits."""
+    import keras
+
+    from mnist_lesson.data import load_mnist
+
+    data = load_mnist(mnist_path)
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [keras.Input((784,)), keras.layers.Dense(10, "sigmoid")], name="simple"
+    )
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="binary_crossentropy")
+    x = data.x_train[:examples].reshape(-1, 784).astype("float32") / 255
+    targets = np.eye(10, dtype="float32")[data.y_train[:examples]]
+    model.fit(x, targets, batch_size=128, epochs=1, verbose=0)
+    return model
+
+
+def inspect_in_page(page, digits, chunk: int = 250) -> dict:
+    """``digitPad.inspect`` on each row of ``digits`` (n x 784 uint8), as numpy arrays:
+    ``{models: {name: {outputs: n x 10}}, hidden: [n x units], saliency: n x 784, digit: n}``
+    (as ``DrawingPad.inspect`` gives them). The numbers
+    travel back as base64 float32 (exact enough for tolerances of 1e-6 relative), in chunks."""
+    parts = []
+    for start in range(0, len(digits), chunk):
+        parts.append(
+            page.evaluate(
+                """(data) => {
+                    const bytes = Uint8Array.from(atob(data), c => c.charCodeAt(0));
+                    const results = [];
+                    for (let i = 0; i < bytes.length; i += 784)
+                        results.push(digitPad.inspect(bytes.subarray(i, i + 784)));
+                    const names = Object.keys(results[0].models);
+                    const values = [];
+                    for (const r of results) {
+                        for (const name of names) values.push(...r.models[name].outputs);
+                        for (const layer of r.hidden) values.push(...layer);
+                        values.push(...r.saliency, r.digit);
+                    }
+                    const packed = new Uint8Array(Float32Array.from(values).buffer);
+                    let text = "";
+                    for (let i = 0; i < packed.length; i += 0x8000)
+                        text += String.fromCharCode(...packed.subarray(i, i + 0x8000));
+                    return {names, units: results[0].hidden.map(h => h.length),
+                            values: btoa(text)};
+                }""",
+                uint8_base64(digits[start : start + chunk]),
+            )
+        )
+    names, units = parts[0]["names"], parts[0]["units"]
+    widths = [10] * len(names) + units + [784, 1]
+    rows = np.concatenate(
+        [
+            np.frombuffer(base64.b64decode(part["values"]), "<f4").reshape(-1, sum(widths))
+            for part in parts
+        ]
+    ).astype(np.float64)
+    columns = np.split(rows, np.cumsum(widths)[:-1], axis=1)
+    return {
+        "models": {name: {"outputs": values} for name, values in zip(names, columns)},
+        "hidden": columns[len(names) : len(names) + len(units)],
+        "saliency": columns[-2],
+        "digit": columns[-1][:, 0].astype(int),
+    }
+
+
+def keras_reference(model, x: np.ndarray, digits: np.ndarray) -> dict:
+    """What Keras computes for ``model`` on ``x`` (n x 784 in [0, 1]): its outputs, each hidden
+    Dense layer's output (after the activation), and with ``tf.GradientTape`` the gradient of
+    the logit (the last Dense layer before its activation) of ``digits`` with respect to x."""
+    import keras
+    import tensorflow as tf
+
+    dense = [layer for layer in model.layers if type(layer).__name__ == "Dense"]
+    inputs = tf.constant(x, dtype=tf.float32)
+    with tf.GradientTape() as tape:
+        tape.watch(inputs)
+        hidden, h = [], inputs
+        for layer in dense[:-1]:
+            h = layer(h)
+            hidden.append(h)
+        logits = keras.ops.matmul(h, dense[-1].kernel) + dense[-1].bias
+        chosen = tf.gather(logits, tf.constant(digits), axis=1, batch_dims=1)
+    gradient = tape.gradient(chosen, inputs)
+    return {
+        "outputs": np.asarray(model(inputs, training=False)),
+        "hidden": [np.asarray(values) for values in hidden],
+        "saliency": np.asarray(gradient),
+    }
+
+
+def agreement(page_values: dict, keras_values: dict) -> dict:
+    """How close the page is to Keras for one model: the largest output difference, the largest
+    hidden-layer difference (absolute, and relative to the layer's largest value for that
+    digit), whether every hidden value is within 1e-4 absolute or 1e-5 relative, and the
+    smallest cosine similarity between the two saliency maps, with how many are below 0.999."""
+    hidden_abs, hidden_rel, hidden_ok = 0.0, 0.0, True
+    for ours, theirs in zip(page_values["hidden"], keras_values["hidden"]):
+        difference = np.abs(ours - theirs)
+        largest = np.abs(theirs).max(axis=1, keepdims=True)
+        relative = difference / np.maximum(largest, 1e-30)
+        hidden_abs = max(hidden_abs, float(difference.max()))
+        hidden_rel = max(hidden_rel, float(relative.max()))
+        hidden_ok &= bool(np.all((difference <= 1e-4) | (relative <= 1e-5)))
+    a, b = page_values["saliency"], keras_values["saliency"]
+    cosine = (a * b).sum(axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+    return {
+        "outputs": float(np.abs(page_values["outputs"] - keras_values["outputs"]).max()),
+        "same_answer": float(
+            np.mean(page_values["outputs"].argmax(1) == keras_values["outputs"].argmax(1))
+        ),
+        "hidden_absolute": hidden_abs,
+        "hidden_relative": hidden_rel,
+        "hidden_within_targets": hidden_ok,
+        "saliency_cosine_min": float(cosine.min()),
+        "saliency_cosine_below_0_999": int((cosine < 0.999).sum()),
+    }

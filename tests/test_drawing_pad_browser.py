@@ -1,5 +1,6 @@
-"""The drawing pad in a real headless Chromium: the same preprocessing and predictions as Python,
-drawing with a mouse and with touch, clearing, small screens, several pads, no network."""
+"""The drawing pad in a real headless Chromium: the same preprocessing as Python, the same
+outputs, hidden activations and saliency as Keras, what the page shows of them, drawing with a
+mouse and with touch, clearing, small screens, several pads, one model or two, no network."""
 
 from __future__ import annotations
 
@@ -13,13 +14,17 @@ import pytest
 from PIL import Image, ImageDraw
 
 from browser import (
+    agreement,
     console_errors,
     digit_strokes,
+    inspect_in_page,
+    keras_reference,
     launch_chromium,
     offline,
     predict_in_page,
     stroke,
     trained_model,
+    trained_simple_model,
     uint8_base64,
 )
 from mnist_lesson import handwriting
@@ -40,15 +45,21 @@ def model(mnist_path):
 
 
 @pytest.fixture(scope="module")
+def simple(mnist_path):
+    return trained_simple_model(str(mnist_path))
+
+
+@pytest.fixture(scope="module")
 def browser():
     with launch_chromium() as browser:
         yield browser
 
 
 @pytest.fixture(scope="module")
-def page_file(model, tmp_path_factory):
+def page_file(model, simple, tmp_path_factory):
+    """The lesson's pad: the deep model, with the simple model beside it."""
     path = tmp_path_factory.mktemp("pad") / "pad.html"
-    path.write_text(DrawingPad(model).page(), encoding="utf-8")
+    path.write_text(DrawingPad(model, simple).page(), encoding="utf-8")
     return path
 
 
@@ -183,23 +194,67 @@ def test_drawing_matches_python_preprocessing(pad, mnist):
 
 
 @pytest.mark.slow
-def test_predictions_match_keras_on_real_digits(browser, mnist_path, mnist, tmp_path):
-    """The lesson's model shape (784-512-512-10) with float16 weights, on 2,000 test digits."""
-    model = trained_model(str(mnist_path), (512, 512))
-    path = tmp_path / "deep.html"
-    path.write_text(DrawingPad(model).page(), encoding="utf-8")
+def test_inspect_matches_keras_on_real_digits(browser, mnist_path, mnist, tmp_path):
+    """The lesson's models (784-512-512-10 and 784-10 sigmoid) in the page, on 1,000 test
+    digits: every output within 1e-4 of Keras, hidden activations within 1e-4 (or 1e-5 of the
+    layer's largest), the saliency with a cosine similarity of at least 0.999 to TensorFlow's
+    gradient of the same logit; and what the numpy emulation says, to float32 precision."""
+    deep = trained_model(str(mnist_path), (512, 512))
+    simple = trained_simple_model(str(mnist_path))
+    pad = DrawingPad(deep, simple)
+    path = tmp_path / "lesson.html"
+    path.write_text(pad.page(), encoding="utf-8")
     page, refused, errors = open_page(browser, path)
-    digits = mnist.x_test[:2000].reshape(-1, 784)
-    probabilities = predict_in_page(page, digits)
-    expected = model.predict(digits.astype(np.float32) / 255, verbose=0)
-    agreement = (probabilities.argmax(1) == expected.argmax(1)).mean()
-    largest = np.abs(probabilities - expected).max()
-    print(f"browser vs Keras on {len(digits)} digits: {agreement:.2%} same answer, "
-          f"largest probability difference {largest:.2e}")  # fmt: skip
-    assert agreement >= 0.999
-    assert np.allclose(probabilities.sum(axis=1), 1, atol=1e-6)
-    assert largest < 0.02
+    digits = mnist.x_test[:1000].reshape(-1, 784)
+    seen = inspect_in_page(page, digits)
+    x = digits.astype(np.float32) / 255
+    reference = keras_reference(deep, x, seen["digit"])
+    numbers = agreement({**seen, "outputs": seen["models"]["deep"]["outputs"]}, reference)
+    numbers["simple_outputs"] = float(np.abs(seen["models"]["simple"]["outputs"] - simple(x)).max())
+    print(f"browser vs Keras on {len(digits):,} digits: {numbers}")
+    assert list(seen["models"]) == ["deep", "simple"]
+    assert [values.shape for values in seen["hidden"]] == [(1000, 512), (1000, 512)]
+    assert numbers["outputs"] <= 1e-4 and numbers["simple_outputs"] <= 1e-4
+    assert numbers["same_answer"] >= 0.999
+    assert numbers["hidden_within_targets"]
+    assert numbers["saliency_cosine_min"] >= 0.999
+    assert np.allclose(seen["models"]["deep"]["outputs"].sum(axis=1), 1, atol=1e-6)
+    emulated = pad.inspect(x)
+    for name in ("deep", "simple"):
+        ours = emulated["models"][name]["outputs"]
+        assert np.allclose(seen["models"][name]["outputs"], ours, rtol=1e-6, atol=1e-12)
+    assert np.allclose(seen["saliency"], emulated["saliency"], rtol=1e-6, atol=1e-9)
+    assert np.array_equal(seen["digit"], emulated["digit"])
+    # predict is the main model's outputs, the same numbers.
+    assert np.allclose(predict_in_page(page, digits[:50]), seen["models"]["deep"]["outputs"][:50])
     assert refused == [] and errors == []
+    page.context.close()
+
+
+def test_every_activation_runs_in_the_page_as_in_the_emulation(browser, mnist, tmp_path):
+    """Relu, sigmoid and softmax hidden layers and a sigmoid output: the page's outputs, hidden
+    layers and saliency are the numpy emulation's, which the Python tests check against Keras
+    and finite differences."""
+    import keras
+
+    keras.utils.set_random_seed(3)
+    model = keras.Sequential(
+        [keras.Input((784,)), keras.layers.Dense(32, "relu"), keras.layers.Dense(16, "sigmoid"),
+         keras.layers.Dense(12, "softmax"), keras.layers.Dense(10, "sigmoid")], name="mixed"
+    )  # fmt: skip
+    pad = DrawingPad(model)
+    path = tmp_path / "mixed.html"
+    path.write_text(pad.page(), encoding="utf-8")
+    page, refused, errors = open_page(browser, path)
+    digits = mnist.x_test[:20].reshape(-1, 784)
+    seen = inspect_in_page(page, digits)
+    emulated = pad.inspect(digits / 255)
+    assert np.allclose(seen["models"]["mixed"]["outputs"], emulated["models"]["mixed"]["outputs"])
+    for ours, theirs in zip(seen["hidden"], emulated["hidden"], strict=True):
+        assert np.allclose(ours, theirs, rtol=1e-6, atol=1e-9)
+    assert np.allclose(seen["saliency"], emulated["saliency"], rtol=1e-5, atol=1e-9)
+    assert refused == [] and errors == []
+    page.context.close()
 
 
 def test_predict_accepts_arrays_and_uint8(pad, mnist):
@@ -238,6 +293,105 @@ def test_drawn_digits_read_as_python_reads_them(pad, model):
     assert same >= 0.95
 
 
+def shown(page, scope: str = "") -> dict:
+    """What the page shows besides the main bars: the compared model's outputs and answer,
+    the sums, the active counts, the saliency and hidden-layer canvases (RGBA values)."""
+    return page.evaluate(
+        """(scope) => {
+            const root = scope ? document.querySelector(scope) : document;
+            const all = (selector) => [...root.querySelectorAll(selector)];
+            const pixels = (c) => Array.from(
+                c.getContext('2d').getImageData(0, 0, c.width, c.height).data);
+            const second = root.querySelector('.digit-pad-second');
+            return {
+                compare: all('[data-digit]').map(n => n.getAttribute('data-compare')),
+                sums: all('[data-sum]').map(n => [n.dataset.model, n.textContent]),
+                active: all('[data-active]').map(n => n.textContent),
+                second: second ? second.textContent : null,
+                differs: second ? second.dataset.differs : null,
+                saliency: pixels(root.querySelector('canvas.digit-pad-saliency')),
+                grids: all('canvas.digit-pad-units').map(pixels),
+                shapes: all('canvas.digit-pad-units').map(
+                    c => [Number(c.dataset.columns), Number(c.dataset.cell), c.width]),
+            };
+        }""",
+        scope,
+    )
+
+
+def test_the_page_shows_what_inspect_gives(pad):
+    """After a drawn digit: both models' outputs and sums, the active counts and unit grids,
+    and the saliency's colours are those of ``inspect`` on what the pad sees."""
+    box = pad.locator("#pad").bounding_box()
+    for points in digit_strokes(4, box, np.random.default_rng(8)):
+        stroke(pad.mouse, points)
+    seen = pad.evaluate("digitPad.inspect(digitPad.preprocess())")
+    page = shown(pad)
+    deep, simple = (np.array(seen["models"][name]["outputs"]) for name in ("deep", "simple"))
+    assert bars(pad) == [f"{p:.6f}" for p in deep]
+    assert page["compare"] == [f"{p:.6f}" for p in simple]
+    assert page["sums"] == [["deep", f"{deep.sum():.2f}"], ["simple", f"{simple.sum():.2f}"]]
+    assert int(pad.locator("#prediction").text_content()) == seen["digit"] == deep.argmax()
+    assert page["second"].startswith(f"the simple model reads {simple.argmax()}")
+    assert page["differs"] == str(bool(simple.argmax() != deep.argmax())).lower()
+    # Hidden layers: the count of active units, and a lit cell for each of them.
+    for values, active, grid, (columns, cell, width) in zip(
+        seen["hidden"], page["active"], page["grids"], page["shapes"]
+    ):
+        values = np.array(values)
+        assert int(active) == (values > 0).sum() and 0 < int(active) < len(values)
+        rgba = np.array(grid).reshape(-1, width, 4)
+        units = np.arange(len(values))
+        red = rgba[(units // columns) * cell + cell // 2, (units % columns) * cell + cell // 2, 0]
+        assert np.array_equal(red > 40, values > 0)
+        assert red[values.argmax()] == 255
+    # Saliency: orange (more red than blue) where the gradient pushes towards the answer,
+    # purple where it pushes away, wherever it is strong.
+    gradient = np.array(seen["saliency"])
+    rgba = np.array(page["saliency"]).reshape(784, 4).astype(int)
+    strong = np.abs(gradient) >= 0.3 * np.abs(gradient).max()
+    assert strong.sum() >= 5
+    assert np.array_equal((rgba[:, 0] > rgba[:, 2])[strong], (gradient > 0)[strong])
+    assert pad.locator(".digit-pad-legend").text_content().count(str(seen["digit"])) == 2
+
+
+def test_the_compared_models_answer_and_when_they_differ(browser, model, tmp_path):
+    import keras
+
+    nine = keras.Sequential([keras.Input((784,)), keras.layers.Dense(10, "sigmoid")], name="nine")
+    nine.set_weights([np.zeros((784, 10)), np.array([-5.0] * 9 + [5.0])])  # always "9"
+    for compare, expected in ((nine, "the nine model reads 9: they differ"),
+                              (model, "the deep_2 model reads 1 too")):  # fmt: skip
+        path = tmp_path / "compare.html"
+        path.write_text(DrawingPad(model, compare).page(), encoding="utf-8")
+        page, refused, errors = open_page(browser, path, viewport={"width": 1000, "height": 900})
+        box = page.locator("#pad").bounding_box()
+        x = box["x"] + box["width"] / 2
+        stroke(page.mouse, [(x, box["y"] + box["height"] * t) for t in (0.15, 0.5, 0.85)])
+        assert page.locator("#prediction").text_content() == "1"
+        assert page.locator("[aria-live] .digit-pad-second").text_content() == expected
+        differs = page.locator(".digit-pad-second").get_attribute("data-differs")
+        assert differs == str(compare is nine).lower()
+        assert refused == [] and errors == []
+        page.context.close()
+
+
+def test_one_model_shows_one_column(browser, model, tmp_path):
+    path = tmp_path / "one.html"
+    path.write_text(DrawingPad(model).page(), encoding="utf-8")
+    page, refused, errors = open_page(browser, path, viewport={"width": 1000, "height": 900})
+    box = page.locator("#pad").bounding_box()
+    stroke(page.mouse, digit_strokes(7, box, np.random.default_rng(0))[0])
+    seen = page.evaluate("digitPad.inspect(digitPad.preprocess())")
+    assert list(seen["models"]) == ["deep"] and len(seen["hidden"]) == 1
+    after = shown(page)
+    assert after["compare"] == [None] * 10 and after["second"] is None
+    assert after["sums"] == [["deep", f"{sum(seen['models']['deep']['outputs']):.2f}"]]
+    assert page.locator(".digit-pad-cell").count() == 10
+    assert refused == [] and errors == []
+    page.context.close()
+
+
 def test_prediction_updates_during_a_stroke(pad):
     box = pad.locator("#pad").bounding_box()
     x, top = box["x"] + box["width"] / 2, box["y"] + box["height"] * 0.1
@@ -263,6 +417,11 @@ def test_clear(pad, how):
         pad.keyboard.press("Escape")
     assert pad.locator("#prediction").text_content() == ""
     assert bars(pad) == [""] * 10
+    after = shown(pad)
+    assert after["compare"] == [""] * 10 and [text for _, text in after["sums"]] == ["", ""]
+    assert set(after["active"]) == {"–"} and after["second"] == ""
+    assert max(after["saliency"]) == 0  # cleared: transparent
+    assert all(max(np.array(grid).reshape(-1, 4)[:, :3].ravel()) <= 40 for grid in after["grids"])
     assert pad.evaluate("digitPad.preprocess()") is None
     white = pad.evaluate(
         """() => document.querySelector('#pad').getContext('2d')
@@ -274,6 +433,9 @@ def test_clear(pad, how):
 def test_empty_pad_shows_no_prediction(pad):
     assert pad.locator("#prediction").text_content() == ""
     assert bars(pad) == [""] * 10
+    empty = shown(pad)
+    assert empty["compare"] == [""] * 10 and empty["sums"] == [["deep", ""], ["simple", ""]]
+    assert empty["active"] == ["–"] and empty["second"] == ""  # the test model: 784-64-10
     assert pad.evaluate("digitPad.preprocess()") is None
     assert pad.locator("canvas#seen").evaluate("c => [c.width, c.height]") == [28, 28]
 
@@ -390,6 +552,9 @@ def test_accessibility(pad):
     for button in pad.locator("button").all():
         assert button.text_content().strip() or button.get_attribute("aria-label")
     assert pad.locator("canvas#pad").get_attribute("aria-label")
+    for canvas in pad.locator("canvas").all():  # the pictures say what they show
+        assert canvas.get_attribute("aria-label") and canvas.get_attribute("role") == "img"
+    assert pad.locator("[aria-live=polite] .digit-pad-second").count() == 1  # both answers
     assert pad.locator("canvas#pad").evaluate("c => getComputedStyle(c).touchAction") == "none"
     assert pad.locator("html").get_attribute("lang") == "en"
 
@@ -422,7 +587,13 @@ def test_the_lessons_simple_sigmoid_model_runs_too(browser, mnist, tmp_path):
     assert not np.allclose(scores.sum(axis=1), 1)  # really the sigmoid, not a softmax
     box = page.locator("#pad").bounding_box()
     stroke(page.mouse, digit_strokes(7, box, np.random.default_rng(0))[0])
-    shown = bars(page)
-    assert int(page.locator("#prediction").text_content()) == np.argmax([float(p) for p in shown])
+    values = bars(page)
+    assert int(page.locator("#prediction").text_content()) == np.argmax([float(p) for p in values])
+    # No hidden layer: no grid; the saliency is the kernel's column for the answer.
+    assert page.locator("canvas.digit-pad-units").count() == 0
+    seen = page.evaluate("digitPad.inspect(digitPad.preprocess())")
+    assert seen["hidden"] == []
+    kernel = DrawingPad(model).layers[0]["kernel"]
+    assert np.array_equal(np.array(seen["saliency"]), kernel[:, seen["digit"]].astype(np.float64))
     assert refused == [] and errors == []
     page.context.close()

@@ -355,17 +355,32 @@ def test_strokes_on_a_transparent_canvas_are_read_as_ink_on_paper(tmp_path):
 
 def test_drawing_pad_page_from_a_saved_model(quick_run, photo_set, tmp_path):
     _, output_dir = quick_run
-    model = output_dir / "models" / "deep.keras"
+    models = output_dir / "models"
     page = tmp_path / "pads" / "draw.html"
-    result = run_script(PREDICT, photo_set[0][0], "--drawing-pad", page, "--model", model)
+    result = run_script(
+        PREDICT, photo_set[0][0], "--drawing-pad", page, "--model", models / "deep.keras",
+        "--compare", models / "simple.keras",
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[0].startswith("image")  # the images are classified too
     assert f"drawing pad written to {page}" in result.stderr
     text = page.read_text()
     assert text.startswith("<!DOCTYPE html>") and 'id="pad"' not in text  # built by its script
     assert len(page.read_bytes()) <= 2_500_000
-    # The same page as the lesson wrote for the same model.
+    assert '"name":"deep"' in text and '"name":"simple"' in text  # both models, by their names
+    # The same page as the lesson wrote for the same two models.
     assert text == (output_dir / "draw_a_digit.html").read_text()
+    # Without --compare: the deep model alone.
+    alone = tmp_path / "alone.html"
+    result = run_script(PREDICT, "--drawing-pad", alone, "--model", models / "deep.keras")
+    assert result.returncode == 0, result.stderr
+    assert '"name":"deep"' in alone.read_text() and '"name":"simple"' not in alone.read_text()
+
+
+def test_compare_goes_with_the_drawing_pad(tmp_path):
+    result = run_script(PREDICT, "digit.png", "--compare", tmp_path / "simple.keras")
+    assert result.returncode == 2
+    assert_clean_failure(result, "--compare", "--drawing-pad")
 
 
 def test_drawing_pad_of_an_unsupported_model_is_one_line(tmp_path):
@@ -379,6 +394,16 @@ def test_drawing_pad_of_an_unsupported_model_is_one_line(tmp_path):
     result = run_script(
         PREDICT, "--drawing-pad", tmp_path / "draw.html", "--model", tmp_path / "conv.keras"
     )
+    assert result.returncode == 1
+    assert_clean_failure(result, "conv.keras", "layer 'conv' is a Conv2D")
+    assert not (tmp_path / "draw.html").exists()
+    # The same as the model to compare, named by its own path.
+    dense = keras.Sequential([keras.Input((784,)), keras.layers.Dense(10, "softmax")])
+    dense.save(tmp_path / "dense.keras")
+    result = run_script(
+        PREDICT, "--drawing-pad", tmp_path / "draw.html", "--model", tmp_path / "dense.keras",
+        "--compare", tmp_path / "conv.keras",
+    )  # fmt: skip
     assert result.returncode == 1
     assert_clean_failure(result, "conv.keras", "layer 'conv' is a Conv2D")
     assert not (tmp_path / "draw.html").exists()
