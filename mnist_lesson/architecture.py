@@ -1,19 +1,118 @@
-"""What a model is made of, read off the model itself: for tables that must not drift from it."""
+"""What a model is made of, read off the model itself, and what changed from one model of the
+ladder to the next: for tables that must not drift from the models they describe.
+
+Duck-typed on the layers' public attributes (``units``, ``activation``, ``filters``...), so
+nothing here imports Keras.
+"""
 
 from __future__ import annotations
 
+# The settings a ladder rung is described by, in groups: consecutive rungs of the lesson's own
+# ladder differ in exactly one group.
+SETTING_GROUPS = {
+    "output": ("output_activation", "loss"),
+    "hidden layers": ("hidden_layers",),
+    "hidden activation": ("hidden_activation",),
+    "recipe": ("epochs", "learning_rate", "batch_size"),
+    "xla": ("xla",),
+    "shift": ("shift_pixels",),
+}
+
+
+def _activation(layer) -> str | None:
+    activation = getattr(layer, "activation", None)
+    return getattr(activation, "__name__", None) if activation is not None else None
+
+
+def layer_name(layer) -> str:
+    """A layer as a reader would write it: ``Dense(512, relu)``, ``Conv2D(16, 3x3, relu)``,
+    ``MaxPooling2D(2x2)``, ``Reshape(28x28x1)``, ``Flatten``."""
+    kind = type(layer).__name__
+    parts = []
+    if hasattr(layer, "units"):
+        parts.append(str(layer.units))
+    if hasattr(layer, "filters"):
+        parts.append(str(layer.filters))
+    for attribute in ("kernel_size", "pool_size", "target_shape"):
+        size = getattr(layer, attribute, None)
+        if size:
+            parts.append("x".join(map(str, size)))
+    rate = getattr(layer, "rate", None)
+    if isinstance(rate, (int, float)):
+        parts.append(str(rate))
+    activation = _activation(layer)
+    if activation and activation != "linear":
+        parts.append(activation)
+    return f"{kind}({', '.join(parts)})" if parts else kind
+
 
 def describe(model) -> dict:
-    """The hidden Dense layers (their widths and activation), the output activation, the
-    random shift applied in training, and the number of weights of a Sequential ``model``."""
-    dense = [layer for layer in model.layers if type(layer).__name__ == "Dense"]
-    hidden, output = dense[:-1], dense[-1]
-    hidden_activations = {layer.activation.__name__ for layer in hidden}
-    shifts = [layer.pixels for layer in model.layers if type(layer).__name__ == "RandomShift"]
+    """The layers of ``model`` (a Sequential stack reading the 784 pixels): every layer by name,
+    the hidden ones (all but the last), their activation, the output activation and the
+    number of weights. Dense hidden layers are given by their widths (``[512, 512]``), any
+    other hidden layers by name."""
+    layers = list(model.layers)
+    hidden, output = layers[:-1], layers[-1]
+    all_dense = all(type(layer).__name__ == "Dense" for layer in hidden)
+    activations = {_activation(layer) for layer in hidden} - {None, "linear"}
     return {
-        "hidden_layers": [layer.units for layer in hidden],
-        "hidden_activation": "/".join(sorted(hidden_activations)) or None,
-        "output_activation": output.activation.__name__,
-        "shift_pixels": max(shifts, default=0),
+        "layers": [layer_name(layer) for layer in layers],
+        "hidden_layers": [layer.units if all_dense else layer_name(layer) for layer in hidden],
+        "hidden_activation": "/".join(sorted(activations)) or None,
+        "output_activation": _activation(output),
         "parameters": model.count_params(),
     }
+
+
+def _shown(activation: str | None) -> str:
+    """An activation's name as the lesson writes it: ReLU, sigmoid."""
+    return {"relu": "ReLU"}.get(activation, str(activation))
+
+
+def changed_groups(above: dict, rung: dict) -> list[str]:
+    """The setting groups in which ``rung`` differs from the rung ``above`` it. Hidden layers
+    come with an activation: adding them is one change, not two."""
+    groups = [group for group, keys in SETTING_GROUPS.items()
+              if any(above.get(key) != rung.get(key) for key in keys)]  # fmt: skip
+    if "hidden layers" in groups and not above.get("hidden_layers"):
+        groups = [group for group in groups if group != "hidden activation"]
+    return groups
+
+
+def change_label(above: dict, rung: dict) -> str:
+    """What ``rung`` changes from the rung ``above``, in words; a rung that changes several
+    things at once (a student's own model, say) is named by its layers."""
+    groups = changed_groups(above, rung)
+    if len(groups) != 1:
+        return "a model of its own: " + ", ".join(rung["layers"])
+    group = groups[0]
+    if group == "output":
+        loss = rung["loss"].replace("_crossentropy", " cross-entropy")
+        return f"{rung['output_activation']} output, {loss}"
+    if group == "hidden layers":
+        widths = rung["hidden_layers"]
+        if all(isinstance(width, int) for width in widths) and len(set(widths)) == 1:
+            activation = _shown(rung["hidden_activation"])
+            return f"{len(widths)} hidden layers of {widths[0]} {activation} units"
+        return "hidden layers: " + ", ".join(map(str, widths))
+    if group == "hidden activation":
+        return (
+            f"{_shown(rung['hidden_activation'])} instead of {_shown(above['hidden_activation'])}"
+        )
+    if group == "recipe":
+        return f"{rung['epochs']} epochs, learning rate {rung['learning_rate']}"
+    if group == "xla":
+        return "XLA " + ("on" if rung["xla"] else "off")
+    return f"digits shifted by up to {rung['shift_pixels']} pixel in training"
+
+
+def weights_fingerprint(model) -> str:
+    """A short fingerprint of all of ``model``'s weights: equal fingerprints, equal weights."""
+    import hashlib
+
+    import numpy as np
+
+    digest = hashlib.sha256()
+    for weights in model.get_weights():
+        digest.update(np.ascontiguousarray(weights, dtype=np.float32).tobytes())
+    return digest.hexdigest()[:16]

@@ -39,34 +39,45 @@ def confusion_heatmap(matrix, title: str):
     return figure
 
 
-def training_curves(histories: dict[str, dict]):
-    """Loss and accuracy per epoch, training (solid) and validation (dashed), for each model."""
-    figure, (loss_axis, accuracy_axis) = plt.subplots(1, 2, figsize=(11, 4))
-    for (name, history), color in zip(histories.items(), sns.color_palette()):
+def training_curves(histories: dict[str, dict], loss_names: dict[str, str]):
+    """Accuracy per epoch of each model, training (solid) and validation (dashed), on one axis;
+    then each model's loss on an axis of its own: losses of different kinds (a binary
+    cross-entropy averaged over ten outputs, a categorical cross-entropy) are not on one
+    scale."""
+    figure, axes = plt.subplots(1, 1 + len(histories), figsize=(5 + 4 * len(histories), 4))
+    accuracy_axis, loss_axes = axes[0], axes[1:]
+    for (name, history), color, loss_axis in zip(histories.items(), sns.color_palette(), loss_axes):
         epochs = np.arange(1, len(history["loss"]) + 1)
-        for axis, key in ((loss_axis, "loss"), (accuracy_axis, "accuracy")):
-            axis.plot(epochs, history[key], "-o", color=color, label=f"{name} train")
-            axis.plot(epochs, history[f"val_{key}"], "--s", color=color, label=f"{name} validation")
-    for axis, label in ((loss_axis, "loss (cross-entropy)"), (accuracy_axis, "accuracy")):
+        for axis, key in ((accuracy_axis, "accuracy"), (loss_axis, "loss")):
+            axis.plot(epochs, history[key], "-o", color=color, label=f"{name}, training")
+            axis.plot(
+                epochs, history[f"val_{key}"], "--s", color=color, label=f"{name}, validation"
+            )
+        loss_axis.set(ylabel=f"loss ({loss_names[name]})", title=f"{name} model: loss")
+    accuracy_axis.set(ylabel="accuracy", title="Accuracy")
+    for axis in axes:
         axis.xaxis.set_major_locator(MaxNLocator(integer=True))
         axis.set_xlabel("epoch")
-        axis.set_ylabel(label)
         axis.grid(alpha=0.3)
         axis.legend(fontsize=8)
-    figure.suptitle("Training curves")
     figure.tight_layout()
     return figure
 
 
-def gradient_norms_and_learning(norms: dict[str, list], val_accuracy: dict[str, list]):
-    """Left: each hidden layer's gradient norm at initialization (log scale).
-    Right: validation accuracy per epoch of the same stacks trained briefly."""
-    figure, (norm_axis, accuracy_axis) = plt.subplots(1, 2, figsize=(11, 4))
-    _line_per_stack(norm_axis, norms, "hidden layer (1 = next to the input)")
-    norm_axis.set_yscale("log")
-    norm_axis.set(
-        ylabel="gradient norm of the layer's weights", title="Gradients at initialization"
-    )
+def signal_through_layers(
+    spread: dict[str, list], norms: dict[str, list], val_accuracy: dict[str, list]
+):
+    """Left: how much each hidden layer's activations differ from digit to digit; middle: each
+    hidden layer's gradient norm (both at initialization, log scale). Right: validation
+    accuracy per epoch of the same stacks trained briefly."""
+    figure, (spread_axis, norm_axis, accuracy_axis) = plt.subplots(1, 3, figsize=(15, 4))
+    for axis, series, ylabel, title in (
+        (spread_axis, spread, "spread of activations over digits", "Forward: the signal"),
+        (norm_axis, norms, "gradient norm of the layer's weights", "Backward: the gradient"),
+    ):
+        _line_per_stack(axis, series, "hidden layer (1 = next to the input)")
+        axis.set_yscale("log")
+        axis.set(ylabel=ylabel, title=f"{title}, at initialization")
     _line_per_stack(accuracy_axis, val_accuracy, "epoch")
     accuracy_axis.set(ylabel="validation accuracy", title="Learning, same stack and optimizer")
     figure.tight_layout()
@@ -88,7 +99,7 @@ def shift_accuracy(pixels: list[int], accuracy: dict[str, list]):
     """Test accuracy of each model on digits moved by each number of pixels."""
     figure, axis = plt.subplots(figsize=(6.5, 4))
     for (name, values), color in zip(accuracy.items(), sns.color_palette()):
-        axis.plot(pixels, values, "-o", color=color, label=f"{name} model")
+        axis.plot(pixels, values, "-o", color=color, label=name)
     axis.xaxis.set_major_locator(MaxNLocator(integer=True))
     axis.set(xlabel="pixels the test digits are moved by", ylabel="test accuracy", ylim=(0, 1))
     axis.set_title("Dense layers and shifted digits")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import jupytext
 import nbformat
@@ -49,6 +50,36 @@ def test_committed_notebook_carries_outputs_of_a_full_run():
     assert all(cell.execution_count for cell in code_cells), "every code cell was run, in order"
     counts = [cell.execution_count for cell in code_cells]
     assert counts == sorted(counts)
+
+
+def notebook_text(notebook) -> str:
+    """Everything the committed notebook shows as text: streams and plain-text displays."""
+    texts = []
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            texts.append(output.get("text", ""))
+            texts.append(output.get("data", {}).get("text/plain", ""))
+            texts.append(output.get("data", {}).get("text/html", ""))
+    return "\n".join(texts)
+
+
+def test_the_committed_notebook_shows_what_the_lesson_promises():
+    """The untrained check, the unshifted sibling beside the deep model under shifts, the
+    calibration, and its accuracies inside the ranges the lesson and the README quote."""
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    text = notebook_text(notebook)
+    assert not re.search(r"\x1b\[", text), "no terminal escape codes in a notebook"
+    assert text.count("before training") == 2  # both trainings, each checked first
+    assert re.search(r"^  deep +\| validation loss 2\.[23]\d+", text, re.M)  # about ln 10
+    shift_tables = [t for t in text.split("\n\n") if "0 px" in t and "unshifted" in t]
+    assert shift_tables, "the shift table has the unshifted sibling beside the deep model"
+    assert "calibration error" in text and "moved by 3 pixels" in text
+    seeds = json.loads((ROOT / "benchmarks" / "ladder_seeds.json").read_text())
+    assert seeds["seeds"][0] == 42
+    for name in ("simple", "deep"):
+        (shown,) = re.findall(rf"^{name} model: test accuracy (\d+\.\d+)%", text, re.M)
+        values = seeds["models"][name]["test_accuracy"]
+        assert round(100 * min(values), 2) <= float(shown) <= round(100 * max(values), 2), name
 
 
 def test_no_cell_of_the_committed_notebook_shows_a_stray_value():
@@ -127,3 +158,29 @@ def test_papermill_parameters_reach_the_models(mnist_path, tmp_path):
     assert [metrics["models"][name]["epochs"] for name in ("simple", "deep")] == [2, 3]
     assert len(metrics["models"]["deep"]["history"]["loss"]) == 3
     assert metrics["models"]["deep"]["batch_size"] == 100
+
+
+@pytest.mark.slow
+def test_the_notebook_runs_on_jax(mnist_path, tmp_path, monkeypatch):
+    """The notebook, cell by cell in a kernel started with KERAS_BACKEND=jax, to the end."""
+    papermill = pytest.importorskip("papermill")
+    pytest.importorskip("jax")
+    monkeypatch.setenv("KERAS_BACKEND", "jax")  # the kernel inherits it
+    output_dir = tmp_path / "outputs"
+    executed = tmp_path / "executed.ipynb"
+    papermill.execute_notebook(
+        str(NOTEBOOK),
+        str(executed),
+        parameters={"quick": True, "data": str(mnist_path), "output_dir": str(output_dir)},
+        kernel_name="python3",
+        cwd=str(ROOT),
+        progress_bar=False,
+    )
+    metrics = load_metrics(output_dir)
+    assert metrics["environment"]["backend"] == "jax"
+    assert (output_dir / "models" / "deep.keras").stat().st_size > 0
+    notebook = nbformat.read(executed, as_version=4)
+    outputs = [output for cell in notebook.cells if cell.cell_type == "code"
+               for output in cell.outputs]  # fmt: skip
+    assert not [output for output in outputs if output.output_type == "error"]
+    assert not [output for output in outputs if output.get("name") == "stderr"]

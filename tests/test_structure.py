@@ -115,3 +115,103 @@ def test_the_notebook_alone_says_in_one_line_what_it_needs(tmp_path):
     assert errors[0].traceback[0].startswith("error: this lesson needs the mnist_lesson folder")
     first_code = next(cell for cell in notebook.cells if cell.cell_type == "code")
     assert first_code.outputs == [errors[0]], "the very first code cell answers"
+
+
+PROJECT_CODE = sorted(
+    [ROOT / "mnist_classification.py", ROOT / "predict_digits.py", *PACKAGE.glob("*.py"),
+     *(ROOT / "benchmarks").glob("*.py")]
+)  # fmt: skip
+
+
+# Documented Python functions whose names start with an underscore.
+PUBLIC_DESPITE_THE_UNDERSCORE = {("os", "_exit")}
+
+
+def private_uses(path) -> list[str]:
+    """Imports of TensorFlow's or Keras' internals, and private attributes read or set on an
+    object other than the code's own (``self``)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            modules = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            modules = [node.module or ""]
+        else:
+            modules = []
+        found += [f"import {m}" for m in modules
+                  if m.startswith(("tensorflow.python", "keras.src", "keras._"))]  # fmt: skip
+        owner = node.value.id if isinstance(node, ast.Attribute) and isinstance(
+            node.value, ast.Name
+        ) else None  # fmt: skip
+        if (
+            isinstance(node, ast.Attribute)
+            and node.attr.startswith("_")
+            and not node.attr.startswith("__")
+            and owner not in ("self", "cls")
+            and (owner, node.attr) not in PUBLIC_DESPITE_THE_UNDERSCORE
+        ):
+            found.append(f"line {node.lineno}: .{node.attr}")
+    return found
+
+
+@pytest.mark.parametrize("path", PROJECT_CODE, ids=lambda path: path.relative_to(ROOT).as_posix())
+def test_only_public_apis(path):
+    assert private_uses(path) == []
+
+
+def test_the_private_api_check_finds_what_it_looks_for(tmp_path):
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        "from tensorflow.python.framework import config\nimport keras.src.trainers\n"
+        "model._jit_compile = True\nprint(self._fine, error._render_traceback_)\n"
+    )
+    assert private_uses(sample) == [
+        "import tensorflow.python.framework", "import keras.src.trainers", "line 3: ._jit_compile",
+        "line 4: ._render_traceback_",
+    ]  # fmt: skip
+
+
+def lesson_markdown() -> str:
+    import jupytext
+
+    notebook = jupytext.read(LESSON)
+    return "\n\n".join(cell.source for cell in notebook.cells if cell.cell_type == "markdown")
+
+
+def test_the_lessons_prose_is_about_networks_not_machinery():
+    text = lesson_markdown()
+    for word in ("XLA", "jit_compile", "steps_per_execution", "_get_logits", "keras/src",
+                 "keras.src", "tensorflow.python", "tf.function"):  # fmt: skip
+        assert word not in text, word
+    words = len(text.split())
+    assert words <= 3_200, f"{words} words of prose"
+
+
+# Each term a beginner needs, with the forms it takes: its first use in the prose is where it
+# is defined, in bold.
+TERMS = {
+    "logits": r"logits?",
+    "epoch": r"epochs?",
+    "batch": r"batch(?:es)?",
+    "step": r"steps?",
+    "gradient": r"gradients?",
+    "loss": r"loss(?:es)?",
+    "accuracy": r"accurac(?:y|ies)",
+    "validation set": r"validation",
+    "overfitting": r"overfitting",
+    "precision": r"precision",
+    "recall": r"recall",
+    "calibration": r"calibration|calibrated",
+    "softmax": r"softmax",
+    "sigmoid": r"sigmoid",
+    "ReLU": r"ReLU",
+}
+
+
+@pytest.mark.parametrize("term", TERMS)
+def test_every_term_is_defined_where_it_is_first_used(term):
+    text = lesson_markdown()
+    first = re.search(rf"(\*\*)?\b(?:{TERMS[term]})\b", text, re.I)
+    assert first, f"{term} is never used"
+    context = text[first.start() - 80 : first.end() + 20]
+    assert first.group(1) == "**", f"{term} is first used before its definition: ...{context}"

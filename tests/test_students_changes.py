@@ -18,12 +18,13 @@ DEEP_MODEL = re.search(
     r"^deep_model = keras\.Sequential\(\n.*?^\)\n", LESSON.read_text(), re.S | re.M
 ).group(0)
 
+# The README's fork, as a new user writes it.
 CONVNET = """\
 deep_model = keras.Sequential(
     [
         keras.Input(shape=(784,)),
         layers.Reshape((28, 28, 1)),
-        layers.Conv2D(8, 3, activation="relu"),
+        layers.Conv2D(16, 3, activation="relu"),
         layers.MaxPooling2D(),
         layers.Flatten(),
         layers.Dense(10, activation="softmax"),
@@ -31,6 +32,8 @@ deep_model = keras.Sequential(
     name="deep",
 )
 """
+CONVNET_LAYERS = ["Reshape(28x28x1)", "Conv2D(16, 3x3, relu)", "MaxPooling2D(2x2)", "Flatten",
+                  "Dense(10, softmax)"]  # fmt: skip
 
 
 def changed_lesson(folder, old: str, new: str):
@@ -58,8 +61,18 @@ def test_a_convnet_as_the_deep_model_runs_to_the_end(mnist_path, tmp_path):
     assert "is a Conv2D" in pad_lines[0] and "Dense" in pad_lines[0]
     assert not (output_dir / "draw_a_digit.html").exists()
     metrics = load_metrics(output_dir)
-    assert metrics["models"]["deep"]["test_accuracy"] > 0.5
+    deep = metrics["models"]["deep"]
+    assert deep["test_accuracy"] > 0.5
     assert "robustness" in metrics and "vanishing_gradient" in metrics  # it went on to the end
+    # The student's model shows as what it is, in metrics.json and in the ladder.
+    assert deep["layers"] == CONVNET_LAYERS and deep["hidden_layers"] == CONVNET_LAYERS[:-1]
+    rung = metrics["ladder"][-1]
+    assert rung["model"] == "deep" and rung["hidden_layers"] == CONVNET_LAYERS[:-1]
+    assert rung["change"] == "a model of its own: " + ", ".join(CONVNET_LAYERS)
+    assert rung["change"] in result.stdout
+    assert rung["hidden_activation"] == "relu" and rung["shift_pixels"] == 1
+    # It trains as every other rung does, with the XLA setting Keras chose for them all.
+    assert {r["xla"] for r in metrics["ladder"]} == {rung["xla"]}
     assert (output_dir / "models" / "deep.keras").stat().st_size > 0
     assert result.stdout.splitlines()[-1] == f"results saved in {output_dir}/"
 
