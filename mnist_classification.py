@@ -521,9 +521,8 @@ outputs.save_and_show(plots.ladder(ladder, len(test_digits)), "ladder.png")
 # does better than ten independent yes/no answers from the same layer, on every seed. The deep
 # model's recipe, fewer epochs with smaller steps, costs the one-layer model a little on every
 # seed: what the hidden layers gain below is not the recipe's. Two hidden layers are by far the
-# biggest step: the network builds its own features. ReLU instead of sigmoid gains again on
-# every seed, and the shifted training digits a little more, on every seed too, with less
-# overfitting (section 5's table).
+# biggest step. ReLU instead of sigmoid gains again on every seed, and the shifted training
+# digits a little more, on every seed too, with less overfitting (section 5's table).
 #
 # One objection: the deep recipe was chosen for the ReLU model, so perhaps it merely suits
 # sigmoid units less. `benchmarks/recipe_search.py` gave each of the two its own best learning
@@ -637,7 +636,8 @@ reports.show_table(
 #
 # Does that stop learning? We train both stacks side by side for two epochs on 6,000 digits
 # with plain stochastic gradient descent, whose steps are proportional to the gradient (Adam
-# rescales each step and would hide part of the effect), and measure validation accuracy.
+# divides each weight's step by the size of that weight's recent gradients), and measure
+# validation accuracy.
 
 # %%
 pixels = keras.Input(shape=(784,))
@@ -671,8 +671,8 @@ outputs.save_and_show(figure, "vanishing_gradients.png")
 # In two epochs the sigmoid stack stays at chance, one digit in ten, while the same stack with
 # ReLU units learns. The last line repeats this experiment with two, four and six hidden layers
 # over six seeds (`benchmarks/depth_seeds.py`): ReLU's lead is larger with four or six hidden
-# layers than with two, on every seed. This is why deep networks use ReLU or its relatives in
-# their hidden layers.
+# layers than with two, on every seed. It is one reason deep networks use ReLU or its
+# relatives in their hidden layers.
 
 # %% [markdown]
 # ## 9. What the simple model learned
@@ -805,14 +805,14 @@ figure = plots.probability_bars(
 outputs.save_and_show(figure, "softmax_probabilities.png")
 
 # %% [markdown]
-# On the test digits as they are, the mean top score and the share of right answers are close:
-# training to minimise cross-entropy pushes the scores towards calibration, for digits like the
-# training digits. Moved by three pixels, the model's mean top score is higher than its share of
-# right answers, and more of its mistakes come with a top score of 0.9 or more: its scores say
-# more than it knows. A softmax score is a probability only as far as it has been measured to
-# be one, on digits like those it was measured on. The bars show three clear digits and the
-# three the model was least sure of, its scores spread over the candidates a person would
-# hesitate between too.
+# On the test digits as they are, the mean top score and the share of right answers are close
+# (cross-entropy is lowest when scores match how often the answers are right, on digits like
+# the training digits). Moved by three pixels, the model's mean top score is higher than its
+# share of right answers, and more of its mistakes come with a top score of 0.9 or more: its
+# scores say more than it knows. A softmax score is a probability only as far as it has been
+# measured to be one, on digits like those it was measured on. The bars show three clear
+# digits and the three the model was least sure of, its scores spread over the candidates a
+# person would hesitate between too.
 
 # %% [markdown]
 # ## 12. Try it on your own handwriting

@@ -37,6 +37,7 @@ sys.path.insert(0, str(HERE.parent / "tests"))  # the tests' browser helpers
 from browser import (  # noqa: E402
     CHROMIUM_ARGS,
     agreement,
+    chromium_environment,
     inspect_in_page,
     keras_reference,
     offline,
@@ -122,10 +123,16 @@ def measure(
         from playwright.sync_api import sync_playwright
     except ImportError:
         raise BenchmarkError("playwright is not installed: pip install playwright") from None
-    with tempfile.TemporaryDirectory() as folder, sync_playwright() as playwright:
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        sync_playwright() as playwright,
+        chromium_environment() as env,
+    ):
         page_file = Path(folder) / "pad.html"
         page_file.write_text(pad.page(), encoding="utf-8")
-        browser = playwright.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(
+            executable_path=chromium(), args=CHROMIUM_ARGS, env=env
+        )
         page = browser.new_page(viewport={"width": 1000, "height": 800})
         refused = offline(page, page_file.as_uri())
         page.goto(page_file.as_uri())

@@ -12,7 +12,7 @@ missing, or was measured for other settings than the run's, it says so in one li
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
@@ -60,7 +60,6 @@ class SeedResults:
     recipes: dict | None = None
     depth: dict | None = None
     why_not: str = ""
-    notes: list[str] = field(default_factory=list)
 
     @classmethod
     def load(cls, backend: str) -> SeedResults:

@@ -17,6 +17,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -51,6 +52,25 @@ def chromium_path() -> str:
     return path
 
 
+# Chromium puts a Unix socket (its SingletonSocket) in a folder under TMPDIR, and a socket's
+# path may be at most 107 bytes: under a long TMPDIR it dies at launch. It then gets a short
+# temporary folder of its own, so that the tests run under any TMPDIR.
+SHORT_ENOUGH_FOR_A_SOCKET = 60
+
+
+@contextlib.contextmanager
+def chromium_environment() -> Iterator[dict]:
+    """The environment to start Chromium with: this one, with a short TMPDIR if need be."""
+    if len(tempfile.gettempdir()) <= SHORT_ENOUGH_FOR_A_SOCKET:
+        yield dict(os.environ)
+        return
+    short = tempfile.mkdtemp(prefix="chromium-", dir="/tmp" if os.path.isdir("/tmp") else None)
+    try:
+        yield {**os.environ, "TMPDIR": short}
+    finally:
+        shutil.rmtree(short, ignore_errors=True)
+
+
 @contextlib.contextmanager
 def launch_chromium() -> Iterator:
     """A headless Chromium (Playwright Browser), closed at the end."""
@@ -59,8 +79,8 @@ def launch_chromium() -> Iterator:
     except ImportError:
         missing("playwright is not installed: pip install -r requirements-dev.txt")
     path = chromium_path()
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+    with sync_playwright() as playwright, chromium_environment() as env:
+        browser = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS, env=env)
         try:
             yield browser
         finally:

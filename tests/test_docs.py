@@ -180,3 +180,24 @@ def test_the_validation_digits_are_easier_as_section_4_says():
     text = section(lesson_markdown(), 4)
     assert "about two points higher on the validation digits" in text
     assert "for the deep model the difference is within seed-to-seed noise" in text
+
+
+def test_the_lesson_shows_seed_gains_only_for_the_rungs_the_benchmark_measured():
+    """A run like the benchmark's gets every rung's range; a fork whose deep model is its own
+    gets none for that rung, and a line saying which rungs differ; a quick run gets none."""
+    from types import SimpleNamespace
+
+    results = SeedResults.load("tensorflow")
+    ladder = [{"change": rung["change"], **rung["settings"]} for rung in SEEDS["rungs"]]
+    full = SimpleNamespace(quick=False, batch_size=SEEDS["run"]["batch_size"])
+    gains = results.ladder_gains(ladder, full)
+    assert gains[0] is None and all(gains[1:])
+    first = paired_gains(SEEDS["rungs"][0]["test_accuracy"], SEEDS["rungs"][1]["test_accuracy"])
+    assert gains[1] == (min(first), max(first))
+    fork = [*ladder[:-1], {**ladder[-1], "change": "a model of its own: Conv2D(16, 3x3, relu)"}]
+    forked = results.ladder_gains(fork, full)
+    assert forked[:-1] == gains[:-1] and forked[-1] is None
+    assert results.describe_ladder(forked).endswith("; rungs 6 differ from the benchmark's")
+    quick = SeedResults.load("tensorflow")
+    assert not any(quick.ladder_gains(ladder, SimpleNamespace(quick=True, batch_size=250)))
+    assert quick.describe_ladder([None] * 6).startswith("no gains over seeds shown: ")

@@ -101,8 +101,12 @@ def test_no_cell_of_the_committed_notebook_shows_a_stray_value():
 
 
 @pytest.mark.slow
-def test_notebook_executes_with_quick_parameters(mnist_path, tmp_path):
+@pytest.mark.parametrize("backend", ["tensorflow", "jax"])
+def test_notebook_executes_with_quick_parameters(backend, mnist_path, tmp_path, monkeypatch):
+    """The notebook, cell by cell in a kernel started with KERAS_BACKEND set, to the end."""
     papermill = pytest.importorskip("papermill")
+    pytest.importorskip(backend)
+    monkeypatch.setenv("KERAS_BACKEND", backend)  # the kernel inherits it
     output_dir = tmp_path / "outputs"
     executed = tmp_path / "executed.ipynb"
     papermill.execute_notebook(
@@ -118,11 +122,14 @@ def test_notebook_executes_with_quick_parameters(mnist_path, tmp_path):
         output for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs
     ]
     assert not [output for output in outputs if output.output_type == "error"]
+    assert not [output for output in outputs if output.get("name") == "stderr"]
     assert any("image/png" in output.get("data", {}) for output in outputs)
     metrics = load_metrics(output_dir)
+    assert metrics["environment"]["backend"] == backend
     assert metrics["quick"] is True and metrics["dataset"]["n_test"] == 1_000
     # quick means the same as --quick: fewer digits, the epochs as the parameter cell sets them
     assert json.loads((output_dir / "metrics.json").read_text())["models"]["deep"]["epochs"] == 5
+    assert (output_dir / "models" / "deep.keras").stat().st_size > 0
 
 
 @pytest.mark.slow
@@ -158,29 +165,3 @@ def test_papermill_parameters_reach_the_models(mnist_path, tmp_path):
     assert [metrics["models"][name]["epochs"] for name in ("simple", "deep")] == [2, 3]
     assert len(metrics["models"]["deep"]["history"]["loss"]) == 3
     assert metrics["models"]["deep"]["batch_size"] == 100
-
-
-@pytest.mark.slow
-def test_the_notebook_runs_on_jax(mnist_path, tmp_path, monkeypatch):
-    """The notebook, cell by cell in a kernel started with KERAS_BACKEND=jax, to the end."""
-    papermill = pytest.importorskip("papermill")
-    pytest.importorskip("jax")
-    monkeypatch.setenv("KERAS_BACKEND", "jax")  # the kernel inherits it
-    output_dir = tmp_path / "outputs"
-    executed = tmp_path / "executed.ipynb"
-    papermill.execute_notebook(
-        str(NOTEBOOK),
-        str(executed),
-        parameters={"quick": True, "data": str(mnist_path), "output_dir": str(output_dir)},
-        kernel_name="python3",
-        cwd=str(ROOT),
-        progress_bar=False,
-    )
-    metrics = load_metrics(output_dir)
-    assert metrics["environment"]["backend"] == "jax"
-    assert (output_dir / "models" / "deep.keras").stat().st_size > 0
-    notebook = nbformat.read(executed, as_version=4)
-    outputs = [output for cell in notebook.cells if cell.cell_type == "code"
-               for output in cell.outputs]  # fmt: skip
-    assert not [output for output in outputs if output.output_type == "error"]
-    assert not [output for output in outputs if output.get("name") == "stderr"]
