@@ -141,6 +141,7 @@ class SeedResults:
         seeds = [seed for seed in runs["sigmoid_hidden"] if seed in runs["relu_hidden"]]
         return {
             "seeds": seeds,
+            "backend": chosen["relu_hidden"].get("backend", "tensorflow"),
             "recipes": {model: entry["chosen_recipe"] for model, entry in chosen.items()},
             "gains": [runs["relu_hidden"][s] - runs["sigmoid_hidden"][s] for s in seeds],
         }
@@ -161,8 +162,8 @@ class SeedResults:
             f"  same recipe (the deep model's), seeds {', '.join(map(str, self.ladder['seeds']))}:"
             f" {span(same_recipe)}\n"
             f"  each at its own best recipe (sigmoid: {recipe('sigmoid_hidden')}; ReLU: "
-            f"{recipe('relu_hidden')}), seeds {', '.join(map(str, best['seeds']))}: "
-            f"{span(best['gains'])}"
+            f"{recipe('relu_hidden')}), seeds {', '.join(map(str, best['seeds']))}, "
+            f"on {best['backend']}: {span(best['gains'])}"
         )
 
     # --- depth ----------------------------------------------------------------------------
