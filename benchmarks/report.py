@@ -22,6 +22,8 @@ sys.path.insert(0, str(HERE))
 
 from benchmark import markdown_table  # noqa: E402
 
+from mnist_lesson.benchmark_results import points_range  # noqa: E402
+
 BLOCK = re.compile(r"(<!-- results: (?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- /results -->)", re.S)
 
 
@@ -54,10 +56,6 @@ def accuracy_range(entry: dict) -> str:
 
 def seed_range(values: list[float]) -> str:
     return f"{min(values):.2%} to {max(values):.2%}"
-
-
-def points_range(values: list[float]) -> str:
-    return f"{100 * min(values):+.2f} to {100 * max(values):+.2f}"
 
 
 def summary() -> str:

@@ -39,9 +39,15 @@ def points(value: float) -> str:
     return f"{100 * value:+.2f}"
 
 
+def points_range(values) -> str:
+    """The smallest and largest of ``values`` (fractions) in signed percentage points:
+    ``+0.54 to +0.74``."""
+    return f"{points(min(values))} to {points(max(values))}"
+
+
 def span(values: list[float]) -> str:
-    """The smallest and largest of ``values`` (fractions) in signed percentage points."""
-    return f"{points(min(values))} to {points(max(values))} points"
+    """:func:`points_range`, said in points."""
+    return f"{points_range(values)} points"
 
 
 def paired_gains(above: list[float], below: list[float]) -> list[float]:

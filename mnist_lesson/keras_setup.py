@@ -110,8 +110,7 @@ def backend_version() -> str:
     import keras
 
     backend = keras.backend.backend()
-    module = importlib.import_module(backend if backend != "torch" else "torch")
-    return f"{backend} {module.__version__}"
+    return f"{backend} {importlib.import_module(backend).__version__}"
 
 
 def cpu_features() -> list[str]:

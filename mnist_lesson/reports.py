@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from mnist_lesson.benchmark_results import points
+from mnist_lesson.benchmark_results import points, points_range
 from mnist_lesson.jupyter import in_notebook
 
 
@@ -49,10 +49,8 @@ def ladder_table(
             else points(rung["test_accuracy"] - above["test_accuracy"]),
         }
         if seed_gains is not None:
-            span = seed_gains[index]
-            row["gain over seeds (min to max)"] = (
-                "" if span is None else f"{points(span[0])} to {points(span[1])}"
-            )
+            gains = seed_gains[index]
+            row["gain over seeds (min to max)"] = "" if gains is None else points_range(gains)
         rows.append(row)
     return pd.DataFrame(rows, index=range(1, len(rows) + 1))
 

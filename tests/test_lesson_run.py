@@ -14,6 +14,7 @@ import pytest
 
 from conftest import ROOT, assert_clean_failure, assert_valid_png, load_metrics, run_lesson
 from mnist_lesson.architecture import changed_groups
+from mnist_lesson.benchmark_results import RUNG_SETTINGS
 
 EXPECTED_FIGURES = (
     "sample_digits.png",
@@ -28,8 +29,6 @@ EXPECTED_FIGURES = (
     "shift_robustness.png",
     "own_handwriting_round_trip.png",
 )
-RUNG_SETTINGS = ("hidden_layers", "hidden_activation", "output_activation", "loss", "epochs",
-                 "learning_rate", "batch_size", "xla", "shift_pixels")  # fmt: skip
 
 
 @pytest.mark.slow
