@@ -3,7 +3,7 @@
     python predict_digits.py my_digit.jpg photos/ [--model PATH] [--json] [--save-preprocessed DIR]
     python predict_digits.py --drawing-pad draw.html [--model PATH] [--compare PATH]
 
-Each image is prepared the way MNIST digits were made (see mnist_lesson/handwriting.py). An image
+Each image is prepared the way MNIST digits were made (see handwriting/__init__.py). An image
 that cannot be read or holds no ink gets an error entry; the others are still classified. The
 exit status is 0 when every image was classified, 1 otherwise.
 """
@@ -84,7 +84,7 @@ def classify(paths: list[Path], model, save_to: OutputFolder | None) -> list[dic
     import numpy as np
     from PIL import Image
 
-    from mnist_lesson.handwriting import ImageError, prepare_image
+    from handwriting import ImageError, prepare_image
 
     results = [
         {"path": str(path), "digit": None, "confidence": None, "top3": [], "error": None}
@@ -97,8 +97,11 @@ def classify(paths: list[Path], model, save_to: OutputFolder | None) -> list[dic
         except ImageError as error:
             results[index]["error"] = str(error)
     if prepared:
-        batch = np.stack(list(prepared.values())).reshape(len(prepared), 784)
-        probabilities = np.asarray(model(batch, training=False))
+        batch = np.stack(list(prepared.values()))
+        shape = tuple(model.input_shape[1:])  # (28, 28, 1) for the lesson's models, or (784,)
+        if int(np.prod(shape)) != 784 or None in shape:
+            raise UserError(f"the model reads inputs of shape {shape}, not a 28x28 digit")
+        probabilities = model.predict(batch.reshape((len(batch), *shape)), verbose=0)
         for index, probs in zip(prepared, probabilities):
             top3 = np.argsort(probs)[::-1][:3]
             results[index].update(
@@ -135,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("give one or more images (or folders), or --drawing-pad HTML")
     if args.compare is not None and args.drawing_pad is None:
         parser.error("--compare adds a model to the drawing pad: give --drawing-pad HTML too")
-    from mnist_lesson.handwriting import image_files
+    from handwriting import image_files
     from mnist_lesson.script_handlers import install_script_handlers
 
     install_script_handlers()
@@ -164,7 +167,7 @@ def write_drawing_pad(
     model, model_path: Path, folder: OutputFolder, name: str, compare=None, compare_path=None
 ) -> None:
     """The drawing pad page for ``model`` (and ``compare`` beside it) saved as ``name``."""
-    from mnist_lesson.drawing_pad import DrawingPad, UnsupportedModelError, export_model
+    from handwriting.drawing_pad import DrawingPad, UnsupportedModelError, export_model
 
     try:
         main = export_model(model)

@@ -1,9 +1,6 @@
-"""What a model is made of, read off the model itself, and what changed from one model of the
-ladder to the next: for tables that must not drift from the models they describe.
-
-Duck-typed on the layers' public attributes (``units``, ``activation``, ``filters``...), so
-nothing here imports Keras.
-"""
+"""What a model is made of, read off the model itself (Keras classes and public attributes), and
+what changed from one ladder rung to the next: tables that cannot drift from their models. Keras
+is imported only when a model is described."""
 
 from __future__ import annotations
 
@@ -19,6 +16,14 @@ SETTING_GROUPS = {
 }
 
 
+def _plumbing():
+    """Layers that only reshape the digit or act only in training: not hidden layers."""
+    import keras
+
+    return (keras.layers.Flatten, keras.layers.Reshape, keras.layers.RandomTranslation,
+            keras.layers.Dropout)  # fmt: skip
+
+
 def _activation(layer) -> str | None:
     activation = getattr(layer, "activation", None)
     return getattr(activation, "__name__", None) if activation is not None else None
@@ -26,17 +31,16 @@ def _activation(layer) -> str | None:
 
 def layer_name(layer) -> str:
     """A layer as a reader would write it: ``Dense(512, relu)``, ``Conv2D(16, 3x3, relu)``,
-    ``MaxPooling2D(2x2)``, ``Reshape(28x28x1)``, ``Flatten``."""
+    ``MaxPooling2D(2x2)``, ``RandomTranslation(1 px)``, ``Flatten``."""
     kind = type(layer).__name__
-    parts = []
-    if hasattr(layer, "units"):
-        parts.append(str(layer.units))
-    if hasattr(layer, "filters"):
-        parts.append(str(layer.filters))
+    parts = [str(getattr(layer, attribute)) for attribute in ("units", "filters")
+             if hasattr(layer, attribute)]  # fmt: skip
     for attribute in ("kernel_size", "pool_size", "target_shape"):
         size = getattr(layer, attribute, None)
         if size:
             parts.append("x".join(map(str, size)))
+    if hasattr(layer, "height_factor") and hasattr(layer, "width_factor"):  # a translation
+        parts.append(f"{shift_pixels(layer):g} px")
     rate = getattr(layer, "rate", None)
     if isinstance(rate, (int, float)):
         parts.append(str(rate))
@@ -46,20 +50,31 @@ def layer_name(layer) -> str:
     return f"{kind}({', '.join(parts)})" if parts else kind
 
 
+def shift_pixels(layer) -> float:
+    """How far a ``RandomTranslation`` moves a 28-pixel digit at most, in pixels."""
+    factors = [layer.height_factor, layer.width_factor]
+    values = [abs(v) for f in factors for v in (f if isinstance(f, (tuple, list)) else [f])]
+    return round(28 * max(values), 6)
+
+
 def describe(model) -> dict:
-    """The layers of ``model`` (a Sequential stack reading the 784 pixels): every layer by name,
-    the hidden ones (all but the last), their activation, the output activation and the
-    number of weights. Dense hidden layers are given by their widths (``[512, 512]``), any
-    other hidden layers by name."""
+    """A Sequential ``model``'s layers by name; the hidden ones (not the output or the plumbing),
+    by width when all Dense; their activation, the output's, the training shift, the weights."""
+    import keras
+
     layers = list(model.layers)
-    hidden, output = layers[:-1], layers[-1]
-    all_dense = all(type(layer).__name__ == "Dense" for layer in hidden)
+    output = layers[-1]
+    hidden = [layer for layer in layers[:-1] if not isinstance(layer, _plumbing())]
+    all_dense = all(isinstance(layer, keras.layers.Dense) for layer in hidden)
     activations = {_activation(layer) for layer in hidden} - {None, "linear"}
+    shifts = [shift_pixels(layer) for layer in layers
+              if isinstance(layer, keras.layers.RandomTranslation)]  # fmt: skip
     return {
         "layers": [layer_name(layer) for layer in layers],
         "hidden_layers": [layer.units if all_dense else layer_name(layer) for layer in hidden],
         "hidden_activation": "/".join(sorted(activations)) or None,
         "output_activation": _activation(output),
+        "shift_pixels": max(shifts, default=0),
         "parameters": model.count_params(),
     }
 
@@ -71,12 +86,14 @@ def _shown(activation: str | None) -> str:
 
 def changed_groups(above: dict, rung: dict) -> list[str]:
     """The setting groups in which ``rung`` differs from the rung ``above`` it. Hidden layers
-    come with an activation: adding them is one change, not two."""
+    come with an activation: adding them is one change, not two; XLA goes with a change."""
     groups = [group for group, keys in SETTING_GROUPS.items()
               if any(above.get(key) != rung.get(key) for key in keys)]  # fmt: skip
     if "hidden layers" in groups and not above.get("hidden_layers"):
         groups = [group for group in groups if group != "hidden activation"]
-    return groups
+    # Keras chooses XLA per model, and a layer may opt out (RandomTranslation does): XLA is
+    # the change only when nothing else changed.
+    return [group for group in groups if group != "xla"] or groups
 
 
 def change_label(above: dict, rung: dict) -> str:
@@ -103,7 +120,7 @@ def change_label(above: dict, rung: dict) -> str:
         return f"{rung['epochs']} epochs, learning rate {rung['learning_rate']}"
     if group == "xla":
         return "XLA " + ("on" if rung["xla"] else "off")
-    return f"digits shifted by up to {rung['shift_pixels']} pixel in training"
+    return f"digits shifted by up to {rung['shift_pixels']:g} pixel in training"
 
 
 def weights_fingerprint(model) -> str:

@@ -1,10 +1,6 @@
-"""Load MNIST from a Keras download, a keras-layout ``mnist.npz`` or a folder of IDX files.
-
-Whatever is loaded is validated (uint8 images of shape (N, 28, 28), labels 0-9, matching counts)
-and identified by content: the SHA-256 of each array's raw bytes tells whether it is the
-standard MNIST, whatever container it came in. Every problem a user can cause is raised as a
-``DataError`` whose one-line message names the file and the problem.
-"""
+"""MNIST from a Keras download, a keras-layout ``mnist.npz`` or a folder of IDX files, validated
+and identified by content (the SHA-256 of each array's raw bytes), whatever the container. Every
+problem a user can cause is a ``DataError`` whose one line names the file and the problem."""
 
 from __future__ import annotations
 
@@ -76,9 +72,7 @@ def load_mnist(path: str | os.PathLike | None = None) -> Mnist:
     """Load MNIST from ``path`` (.npz file or IDX folder), else from $MNIST_PATH, else from
     Keras' copy in ``~/.keras/datasets/`` (downloading it there once when there is none)."""
     if path is None or str(path) == "":
-        path = os.environ.get("MNIST_PATH") or None
-    if path is None:
-        path = cached_or_downloaded()
+        path = os.environ.get("MNIST_PATH") or cached_or_downloaded()
     path = Path(path).expanduser()
     source = display_path(path)
     arrays = validate(read_arrays(path), source)
@@ -95,12 +89,9 @@ def load_mnist(path: str | os.PathLike | None = None) -> Mnist:
 
 def read_arrays(path: Path) -> dict[str, np.ndarray]:
     """The four raw arrays from an .npz file or an IDX folder, without validation of content."""
-    shown = display_path(path)
     if not path.exists():
-        raise DataError(f"{shown}: no such file or folder")
-    if path.is_dir():
-        return read_idx_folder(path)
-    return read_npz(path)
+        raise DataError(f"{display_path(path)}: no such file or folder")
+    return read_idx_folder(path) if path.is_dir() else read_npz(path)
 
 
 def keras_cache_files() -> list[Path]:
@@ -110,11 +101,9 @@ def keras_cache_files() -> list[Path]:
 
 
 def cached_or_downloaded() -> Path:
-    """The standard MNIST in Keras' cache, downloaded there first when no copy exists.
-
-    A copy there is checked by content, not by its bytes: a re-saved standard MNIST is used as
-    it is (Keras' own hash check would fail on it, and its retry would delete the file). A file
-    there that is not the standard MNIST is reported and left alone, never replaced."""
+    """The standard MNIST in Keras' cache, downloaded there first when no copy exists. A copy is
+    checked by content, not bytes (Keras' hash check would fail on a re-saved MNIST and delete
+    it); one that is not the standard MNIST is reported and left alone, never replaced."""
     for cached in keras_cache_files():
         if cached.exists():
             check_cached_copy(cached)
@@ -182,12 +171,8 @@ def download(target: Path) -> Path:
 
 
 def read_npz(path: Path) -> dict[str, np.ndarray]:
-    """Read the four arrays of a keras-layout .npz, checking every header before reading data.
-
-    ``np.load`` would allocate whatever shape a header declares; reading the members ourselves
-    lets a forged or truncated archive fail with a clear message instead. Only plain numeric
-    arrays are accepted, so pickled objects are never loaded.
-    """
+    """The four arrays of a keras-layout .npz, every header checked before its data is read
+    (``np.load`` would allocate any shape declared) and only plain numeric arrays accepted."""
     shown = display_path(path)
     try:
         with zipfile.ZipFile(path) as archive:
@@ -205,9 +190,8 @@ def read_npz(path: Path) -> dict[str, np.ndarray]:
         raise
     except zipfile.BadZipFile:
         raise DataError(_not_an_archive_message(path)) from None
-    # A damaged archive fails in many ways: a member name that is not UTF-8 although its flag
-    # says so (UnicodeDecodeError, a ValueError), a bad header field (struct.error), an
-    # unsupported compression or an encrypted member (NotImplementedError, RuntimeError).
+    # A damaged archive: a name that is not UTF-8 despite its flag (ValueError), a bad header
+    # field (struct.error), unsupported compression or encryption (NotImplemented/RuntimeError).
     except (OSError, EOFError, zlib.error, ValueError, struct.error, NotImplementedError,
             RuntimeError) as error:  # fmt: skip
         raise DataError(f"{shown}: unreadable .npz archive ({describe_error(error)})") from None
@@ -216,8 +200,7 @@ def read_npz(path: Path) -> dict[str, np.ndarray]:
 def _read_npy_member(
     archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, name: str
 ) -> np.ndarray:
-    shown = display_path(path)
-    where = f"{shown} [{info.filename}]"
+    where = f"{display_path(path)} [{info.filename}]"
     with archive.open(info) as member:
         try:
             major, _minor = np.lib.format.read_magic(member)
@@ -279,8 +262,7 @@ def read_idx_folder(folder: Path) -> dict[str, np.ndarray]:
     shown = display_path(folder)
     arrays = {}
     for name, file_name in IDX_FILE_NAMES.items():
-        candidates = [folder / file_name, folder / f"{file_name}.gz"]
-        found = [candidate for candidate in candidates if candidate.is_file()]
+        found = [p for p in (folder / file_name, folder / f"{file_name}.gz") if p.is_file()]
         if not found:
             raise DataError(f"{shown}: missing {file_name} (or {file_name}.gz)")
         arrays[name] = read_idx(found[0], expected_ndim=3 if name.startswith("x") else 1)
@@ -331,7 +313,7 @@ def _read_idx_stream(stream, path: Path, expected_ndim: int, stored_size: int | 
             f"{shown}: IDX header declares {nbytes} bytes of data but the file holds "
             f"{stored_size - header_size}"
         )
-    data = _read_exactly(stream, nbytes, display_path(path))
+    data = _read_exactly(stream, nbytes, shown)
     if stream.read(1):
         raise DataError(f"{shown}: unexpected data after the {shape} array the header declares")
     return np.frombuffer(data, dtype=np.uint8).reshape(shape)
@@ -354,7 +336,7 @@ def _read_exactly(stream, nbytes: int, where: str) -> bytes:
 
 def validate(arrays: dict[str, np.ndarray], source: str) -> dict[str, np.ndarray]:
     """Check shapes, dtypes and labels; return C-contiguous uint8 arrays."""
-    checked = {}
+    checked = {}  # every message names the array and what it holds
     for split in ("train", "test"):
         images, labels = arrays[f"x_{split}"], arrays[f"y_{split}"]
         if images.dtype != np.uint8:

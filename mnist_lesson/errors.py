@@ -1,10 +1,6 @@
-"""Problems a user can fix, told in one line.
-
-Every error the lesson and its tools raise for bad input (a missing or damaged dataset, an
-unreadable image, an unusable option or folder, a model the drawing pad cannot run) is a
-``UserError``: scripts print its message as one ``error:`` line and exit with status 1, never
-with a traceback. This module imports nothing of the project, so every other module can use it.
-"""
+"""Problems a user can fix, told in one line: every error the lesson and its tools raise for bad
+input (a dataset, an image, an option, a folder, a model) is a ``UserError``, which scripts print
+as one ``error:`` line, exiting with status 1. It imports nothing of the project."""
 
 from __future__ import annotations
 

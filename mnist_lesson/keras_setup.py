@@ -1,62 +1,116 @@
-"""Keras and its backend imported quietly, every random generator seeded, and what a result
-depends on.
-
-Keras 3 runs on TensorFlow (the lesson's default), JAX or PyTorch: set ``KERAS_BACKEND`` before
-Python starts (``KERAS_BACKEND=jax python mnist_classification.py``). Nothing here is specific
-to one backend except where a backend's own public API is the only way to ask (its version, its
-GPUs). Nothing happens on import: Keras is imported by ``import_keras_quietly`` only.
-"""
+"""Keras and its backend imported without their start-up chatter, every random generator seeded,
+and what a result depends on. Keras 3 runs on TensorFlow (the default), JAX or PyTorch, chosen
+with ``KERAS_BACKEND`` before Python starts. Nothing happens on import."""
 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import platform
+import re
 import sys
+import tempfile
 from pathlib import Path
 
-# TensorFlow's C++ log level 2 hides its INFO and WARNING lines (oneDNN notices, CUDA probing
-# on a machine without a GPU) and keeps its ERROR lines, such as a GPU that fails to start.
-# Keras imports TensorFlow when it is installed, whatever the backend, so this applies to all.
-QUIET_LOG_LEVEL = "2"
+from mnist_lesson.errors import UserError
+
+QUIET_LOG_LEVEL = "2"  # TensorFlow's C++ log level that keeps ERROR lines only
+
+# TensorFlow's C++ runtime writes glog/absl records to file descriptor 2 while it loads, before
+# any log level applies ("I0000 00:00:1700000000.123456  4290 port.cc:153] ..."), after a line
+# announcing them. INFO (I) and WARNING (W) records go, with their continuation lines; ERROR (E)
+# and FATAL (F) records and anything else (Python's own messages) stay.
+LOG_RECORD = re.compile(r"^([IWEF])\d{4} \d\d:\d\d:[\d.]+\s+\d+ \S+:\d+\] ")
+ABSL_PREAMBLE = "WARNING: All log messages before absl::InitializeLog() is called are written"
+# One ERROR line is spurious: TensorFlow tries cuInit where it has just found no CUDA driver
+# (tensorflow/tensorflow#37689). It goes only after that INFO line; with a driver, it is real.
+NO_CUDA_DRIVER = "Could not find cuda drivers on your machine"
+# Python's own warnings and tracebacks are never taken for a hidden record's continuation.
+PYTHON_MESSAGE = re.compile(r"^(Traceback \(most recent call last\)|\S+\.py:\d+: \w+)")
+SPURIOUS_WITHOUT_DRIVER = "failed call to cuInit"
+
+# What to install for each backend Keras can be asked for.
+BACKEND_MODULES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
+INSTALL_HINTS = {
+    "tensorflow": "pip install -r requirements.txt",
+    "jax": "pip install -r requirements-jax.txt (JAX 0.10 needs Python 3.11 or newer)",
+    "torch": "pip install torch (the lesson is tested on tensorflow and jax only)",
+}
+
+
+def check_backend() -> None:
+    """Fail in one line, before anything slow, when ``KERAS_BACKEND`` asks for a backend that is
+    not installed (``~/.keras/keras.json`` is Keras' to read and report on)."""
+    backend = os.environ.get("KERAS_BACKEND", "").strip() or "tensorflow"
+    if backend not in BACKEND_MODULES:
+        raise UserError(
+            f"KERAS_BACKEND={backend} is not a backend Keras knows: use tensorflow (the default), "
+            "jax or torch"
+        )
+    if importlib.util.find_spec(BACKEND_MODULES[backend]) is None:
+        raise UserError(
+            f"KERAS_BACKEND={backend}, but {backend} is not installed: {INSTALL_HINTS[backend]}, "
+            "or unset KERAS_BACKEND for TensorFlow"
+        )
+
+
+def lines_worth_showing(captured: str) -> list[str]:
+    """The lines of a backend's start-up output a user should see; see ``LOG_RECORD``."""
+    kept, level = [], None
+    no_driver = NO_CUDA_DRIVER in captured
+    for line in captured.splitlines():
+        record = LOG_RECORD.match(line)
+        if record:
+            level = record.group(1)
+            if no_driver and SPURIOUS_WITHOUT_DRIVER in line:
+                level = "I"  # shown as what it is here: information, not a failure
+        elif line.startswith(ABSL_PREAMBLE):
+            level = "I"
+        elif not line.strip() or PYTHON_MESSAGE.match(line):
+            level = None  # not a continuation of a hidden record
+        if level not in ("I", "W") and line.strip():
+            kept.append(line)
+    return kept
 
 
 @contextlib.contextmanager
-def _stderr_silenced():
-    """Hide what C++ libraries write straight to file descriptor 2 (Python errors still show)."""
+def _startup_output_filtered():
+    """What C++ libraries write to file descriptor 2 inside the block goes to a temporary file;
+    afterwards the lines worth showing are written to stderr."""
     try:
         sys.stderr.flush()
         saved = os.dup(2)
-    except (OSError, ValueError):  # no real stderr (some IDEs): nothing to silence
+    except (OSError, ValueError):  # no real stderr (some IDEs): nothing to filter
         yield
         return
-    try:
-        with open(os.devnull, "wb") as devnull:
-            os.dup2(devnull.fileno(), 2)
-        yield
-    finally:
-        sys.stderr.flush()
-        os.dup2(saved, 2)
-        os.close(saved)
+    with tempfile.TemporaryFile() as captured:
+        try:
+            os.dup2(captured.fileno(), 2)
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            text = captured.read().decode("utf-8", errors="replace")
+            for line in lines_worth_showing(text):
+                print(line, file=sys.stderr)
 
 
 def import_keras_quietly():
-    """Keras, imported with its backend and without their start-up log on the screen.
-
-    TensorFlow's C++ runtime logs while it loads, before any log level applies, and Jupyter
-    shows what C++ writes to stderr too; a learner should read the lesson, not that. Later
-    messages go through the log level set here (unless you set TF_CPP_MIN_LOG_LEVEL yourself)."""
-    import importlib.util
-
+    """Keras, imported with its backend, without the start-up INFO and WARNING lines (which
+    Jupyter would show); ERROR lines still show, later messages follow the log level set here."""
+    check_backend()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", QUIET_LOG_LEVEL)
-    with _stderr_silenced():
+    with _startup_output_filtered():
         import keras
 
         if importlib.util.find_spec("tensorflow") is not None:
             # Keras seeds TensorFlow whenever it is installed, whatever the backend
             # (keras.utils.set_random_seed), so it would load later, noisily: load it now.
             import tensorflow  # noqa: F401
-        gpus()  # the backend looks for devices now, quietly, rather than in the first cell
+        gpus()  # the backend looks for devices now, inside the filter, not in a later cell
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
@@ -86,12 +140,8 @@ def gpus() -> list[str]:
 
 
 def make_reproducible(seed: int) -> bool:
-    """Seed Python, NumPy, the backend and Keras: the same seed gives the same numbers on the
-    same machine and library versions. Returns whether TensorFlow's op determinism was turned on.
-
-    On a CPU every backend's kernels are deterministic (the tests check that two runs end with
-    identical weights). On a GPU some TensorFlow kernels are not, so there TensorFlow's op
-    determinism is turned on; Keras then trains without XLA, by its own rule."""
+    """Seed Python, NumPy, the backend and Keras; on a GPU, where some TensorFlow kernels are not
+    deterministic (on a CPU all are), turn on op determinism too and return True."""
     import keras
 
     keras.utils.set_random_seed(seed)
@@ -105,36 +155,32 @@ def make_reproducible(seed: int) -> bool:
 
 def backend_version() -> str:
     """The backend's name and version, as in ``tensorflow 2.21.0`` or ``jax 0.10.2``."""
-    import importlib
-
     import keras
 
     backend = keras.backend.backend()
     return f"{backend} {importlib.import_module(backend).__version__}"
 
 
-def cpu_features() -> list[str]:
-    """The vector instruction sets of this processor that matter for the backends' speed and
-    for their exact numbers (oneDNN and XLA pick their kernels by them)."""
-    wanted = ("avx", "avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "amx_tile")
+def _cpuinfo(field: str) -> str | None:
+    """The value of the first ``field`` line of /proc/cpuinfo, None without one."""
     try:
-        text = Path("/proc/cpuinfo").read_text()
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
     except OSError:
-        return []
-    flags = next((line.split(":", 1)[1].split() for line in text.splitlines()
-                  if line.startswith("flags")), [])  # fmt: skip
+        return None
+    return next((line.split(":", 1)[1] for line in lines if line.startswith(field)), None)
+
+
+def cpu_features() -> list[str]:
+    """The vector instruction sets of this processor (oneDNN and XLA pick kernels by them)."""
+    wanted = ("avx", "avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "amx_tile")
+    flags = (_cpuinfo("flags") or "").split()
     return [flag for flag in wanted if flag in flags]
 
 
 def cpu_name() -> str:
     """The processor's model name, as lscpu shows it."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+    name = _cpuinfo("model name")
+    return name.strip() if name is not None else platform.processor() or platform.machine()
 
 
 def environment(op_determinism: bool) -> dict:

@@ -1,14 +1,9 @@
-"""Where a run writes its results: every file whole or not at all, and one run at a time.
-
-Every file is written under a temporary name beside its final one and renamed when complete,
-so no result is ever half-written. The lesson's folder (``one_run=True``) also keeps runs
-apart. Its files first go to a hidden staging folder inside it; ``keep_run`` (the lesson calls
-it once its models and metrics are saved) moves them in and removes the files the previous run
-wrote there (those its manifest lists: what you put in the folder yourself stays); later files
-go straight in. So a run that fails or is interrupted leaves either the previous complete run
-untouched, or its own results with nothing of the previous run beside them, and
-``describe_state`` says which.
-"""
+"""Where a run writes its results: every file whole or not at all (written under a temporary
+name beside its final one, renamed when complete), and one run at a time. The lesson's folder
+(``one_run=True``) stages a run's files in a hidden folder; ``keep_run`` moves them in and
+removes the files the previous run's manifest lists (your own files stay); later files go
+straight in. A run that stops early leaves the previous run untouched or its own results with
+nothing of the previous run beside them, and ``describe_state`` says which."""
 
 from __future__ import annotations
 
@@ -57,11 +52,9 @@ def _create_exclusive(folder: Path, prefix: str, suffix: str) -> str:
     """A new empty file in ``folder``, with the permissions the user's umask gives new files."""
     while True:
         path = folder / f"{prefix}{secrets.token_hex(4)}{suffix}"
-        try:
+        with contextlib.suppress(FileExistsError):
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
             return str(path)
-        except FileExistsError:
-            continue
 
 
 def _write_atomically(final: Path, write_to) -> None:
@@ -96,9 +89,8 @@ class OutputFolder:
     # --- writing --------------------------------------------------------------------------
 
     def check_writable(self) -> None:
-        """Fail now, not after minutes of training, when the folder cannot be used.
-
-        Nothing is created: the nearest folder that exists is checked instead."""
+        """Fail now, not after minutes of training, when the folder cannot be used; nothing is
+        created (the nearest folder that exists is checked)."""
         existing = self.path
         while not existing.exists() and existing != existing.parent:
             existing = existing.parent
@@ -114,9 +106,8 @@ class OutputFolder:
             ) from None
 
     def write(self, name: str, write_to) -> Path:
-        """Call ``write_to(temporary_path)``, then rename the finished file to ``name``.
-
-        Returns where the file is now (in the staging folder until ``keep_run``)."""
+        """Call ``write_to(temporary_path)``, then rename the finished file to ``name``; returns
+        where the file is now (in the staging folder until ``keep_run``)."""
         final = self._root() / name
         self._make_folder(final.parent)
         _write_atomically(final, write_to)
@@ -135,9 +126,11 @@ class OutputFolder:
 
     def save_and_show(self, figure, name: str) -> None:
         """Save ``figure`` as a PNG, then show it inline (Jupyter), in a window (--show), or
-        just release it."""
+        just release it. No figure (a plot that stepped aside), nothing to do."""
         import matplotlib.pyplot as plt
 
+        if figure is None:
+            return
         self.write(name, lambda path: figure.savefig(path, format="png", dpi=100))
         if in_notebook() or self.show:
             plt.show()

@@ -1,14 +1,12 @@
-"""Figures for the MNIST lesson: each function draws one figure and returns it.
-
-Saving and showing are left to the caller, so the same figure serves Jupyter, a window and a PNG.
-"""
+"""Figures for the MNIST lesson: each function draws one figure and returns it, for the caller to
+save and show (Jupyter, a window, a PNG)."""
 
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 
 def digit_grid(images, titles, columns: int = 10, cell_size: float = 1.1):
@@ -27,39 +25,112 @@ def digit_grid(images, titles, columns: int = 10, cell_size: float = 1.1):
 
 
 def confusion_heatmap(matrix, title: str):
-    """Counts of (true digit, predicted digit) pairs; the diagonal holds the correct answers."""
+    """Counts of (true digit, answer) pairs. The diagonal, the right answers, is written in grey
+    on white, so that the colour scale is the mistakes' own and even a few of them show."""
+    matrix = np.asarray(matrix)
     figure, axis = plt.subplots(figsize=(7.5, 6.2))
-    sns.heatmap(
-        matrix, annot=True, fmt="d", cmap="Blues", cbar=True, ax=axis, annot_kws={"size": 8}
-    )
-    axis.set_xlabel("predicted digit")
-    axis.set_ylabel("true digit")
-    axis.set_title(title)
+    sns.heatmap(matrix, mask=np.eye(10, dtype=bool), annot=True, fmt="d", cmap="Reds",
+                cbar_kws={"label": "mistakes"}, ax=axis, annot_kws={"size": 8},
+                linewidths=0.5, linecolor="0.9", vmin=0)  # fmt: skip
+    for digit in range(10):
+        axis.text(digit + 0.5, digit + 0.5, str(matrix[digit, digit]), ha="center",
+                  va="center", fontsize=8, color="0.45")  # fmt: skip
+    axis.set(xlabel="the model's answer", ylabel="true digit", title=title)
+    axis.text(0, -0.13, "grey: right answers (the diagonal); colour: mistakes", fontsize=8,
+              transform=axis.get_xaxis_transform(), color="0.3")  # fmt: skip
     figure.tight_layout()
     return figure
 
 
-def training_curves(histories: dict[str, dict], loss_names: dict[str, str]):
-    """Accuracy per epoch of each model, training (solid) and validation (dashed), on one axis;
-    then each model's loss on an axis of its own: losses of different kinds (a binary
-    cross-entropy averaged over ten outputs, a categorical cross-entropy) are not on one
-    scale."""
+def network(model):
+    """The model's Dense layers as columns of units (over ten: the first and last four), input on
+    the left, with sizes, activations, the weights and biases each connection adds and the total.
+    For a model with layers of other kinds (a convnet), one printed line and None."""
+    import keras
+
+    drawn = (keras.layers.Dense, keras.layers.Flatten, keras.layers.RandomTranslation)
+    others = [layer for layer in model.layers if not isinstance(layer, drawn)]
+    if others:
+        print("no network picture for this model: it draws stacks of Dense layers, and this one "
+              f"has a {type(others[0]).__name__}")  # fmt: skip
+        return None
+    dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+    sizes = [int(np.prod(dense[0].kernel.shape[:-1]))] + [layer.units for layer in dense]
+    kinds = [getattr(layer.activation, "__name__", "") for layer in dense]
+    names = ["pixels", *[f"{kind} units".replace("relu", "ReLU") for kind in kinds[:-1]],
+             f"{kinds[-1]} outputs"]  # fmt: skip
+    figure, axis = plt.subplots(figsize=(2.6 * len(sizes) + 1, 5))
+    columns = []
+    for size in sizes:
+        if size <= 10:
+            columns.append(np.linspace(0.85, 0.15, size) if size > 1 else np.array([0.5]))
+        else:  # four at the top, four at the bottom, the rest as dots between
+            columns.append(np.concatenate([np.linspace(0.85, 0.64, 4), np.linspace(0.36, 0.15, 4)]))
+    for x, (ys0, ys1) in enumerate(zip(columns, columns[1:])):
+        for y0, y1 in ((y0, y1) for y0 in ys0 for y1 in ys1):
+            axis.plot([x, x + 1], [y0, y1], color="0.8", linewidth=0.4, zorder=1)
+    colours = sns.color_palette()
+    for x, (ys, size, name) in enumerate(zip(columns, sizes, names)):
+        colour = colours[0] if x == 0 else colours[1] if x < len(sizes) - 1 else colours[2]
+        axis.scatter(np.full(len(ys), x), ys, s=110, color=colour, zorder=2)
+        if size > 10:
+            axis.text(x, 0.5, "⋮", ha="center", va="center", fontsize=20, zorder=3)
+        axis.text(x, 0.93, f"{size:,}", ha="center", fontsize=13, weight="bold")
+        axis.text(x, 0.04, name, ha="center", fontsize=10)
+    for x, layer in enumerate(dense):
+        words = f"{sizes[x]:,} × {layer.units:,} + {layer.units:,}\n= {layer.count_params():,}"
+        axis.text(x + 0.5, 1.03, words, ha="center", fontsize=9, color="0.3")
+    total = sum(layer.count_params() for layer in dense)
+    axis.set_title(f"The {model.name} network: {total:,} weights and biases to learn", pad=30)
+    axis.set(xlim=(-0.5, len(sizes) - 0.5), ylim=(0, 1.1))
+    axis.axis("off")
+    figure.tight_layout()
+    return figure
+
+
+def training_curves(histories: dict[str, dict]):
+    """Each model's accuracy and loss per epoch, training solid, validation dashed; each loss on
+    its own axis (binary and categorical cross-entropy are not on one scale)."""
     figure, axes = plt.subplots(1, 1 + len(histories), figsize=(5 + 4 * len(histories), 4))
-    accuracy_axis, loss_axes = axes[0], axes[1:]
-    for (name, history), color, loss_axis in zip(histories.items(), sns.color_palette(), loss_axes):
+    accuracy_axis = axes[0]
+    for (name, history), colour, loss_axis in zip(histories.items(), sns.color_palette(), axes[1:]):
         epochs = np.arange(1, len(history["loss"]) + 1)
-        for axis, key in ((accuracy_axis, "accuracy"), (loss_axis, "loss")):
-            axis.plot(epochs, history[key], "-o", color=color, label=f"{name}, training")
-            axis.plot(
-                epochs, history[f"val_{key}"], "--s", color=color, label=f"{name}, validation"
-            )
-        loss_axis.set(ylabel=f"loss ({loss_names[name]})", title=f"{name} model: loss")
+        for axis, key in ((accuracy_axis, "categorical_accuracy"), (loss_axis, "loss")):
+            axis.plot(epochs, history[key], "-o", color=colour, label=f"{name}, training")
+            axis.plot(epochs, history[f"val_{key}"], "--s", color=colour,
+                      label=f"{name}, validation")  # fmt: skip
+        loss_axis.set(ylabel="loss", title=f"{name} model: loss")
     accuracy_axis.set(ylabel="accuracy", title="Accuracy")
+    accuracy_axis.yaxis.set_major_formatter(PercentFormatter(1.0))
     for axis in axes:
-        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
-        axis.set_xlabel("epoch")
-        axis.grid(alpha=0.3)
-        axis.legend(fontsize=8)
+        _tidy(axis, "epoch", fontsize=8)
+    figure.tight_layout()
+    return figure
+
+
+def _tidy(axis, xlabel: str, fontsize=None) -> None:
+    """Whole numbers on the x axis, a light grid, the legend."""
+    axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axis.set_xlabel(xlabel)
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=fontsize)
+
+
+def overfitting(histories: dict[str, dict], examples: int):
+    """Training and validation loss per epoch of each training, the lowest validation loss
+    marked: where the validation loss turns up, the model has started to overfit."""
+    figure, axis = plt.subplots(figsize=(7.5, 4.2))
+    for (name, history), colour in zip(histories.items(), sns.color_palette()):
+        epochs = np.arange(1, len(history["loss"]) + 1)
+        axis.plot(epochs, history["loss"], "-", color=colour, label=f"{name}: training loss")
+        axis.plot(epochs, history["val_loss"], "--", color=colour,
+                  label=f"{name}: validation loss")  # fmt: skip
+        best = int(np.argmin(history["val_loss"]))
+        axis.plot(epochs[best], history["val_loss"][best], "v", color=colour, markersize=9)
+    axis.set_yscale("log")
+    axis.set(ylabel="loss (log scale)", title=f"{examples:,} training digits: ▼ the lowest "
+             "validation loss")  # fmt: skip
+    _tidy(axis, "epoch", fontsize=8)
     figure.tight_layout()
     return figure
 
@@ -67,9 +138,8 @@ def training_curves(histories: dict[str, dict], loss_names: dict[str, str]):
 def signal_through_layers(
     spread: dict[str, list], norms: dict[str, list], val_accuracy: dict[str, list]
 ):
-    """Left: how much each hidden layer's activations differ from digit to digit; middle: each
-    hidden layer's gradient norm (both at initialization, log scale). Right: validation
-    accuracy per epoch of the same stacks trained briefly."""
+    """Per hidden layer at the start (log scale): the activations' spread over digits, and the
+    gradient norm; then the validation accuracy per epoch of the stacks trained briefly."""
     figure, (spread_axis, norm_axis, accuracy_axis) = plt.subplots(1, 3, figsize=(15, 4))
     for axis, series, ylabel, title in (
         (spread_axis, spread, "spread of activations over digits", "Forward: the signal"),
@@ -77,92 +147,94 @@ def signal_through_layers(
     ):
         _line_per_stack(axis, series, "hidden layer (1 = next to the input)")
         axis.set_yscale("log")
-        axis.set(ylabel=ylabel, title=f"{title}, at initialization")
+        axis.set(ylabel=ylabel, title=f"{title}, at the start")
     _line_per_stack(accuracy_axis, val_accuracy, "epoch")
-    accuracy_axis.set(ylabel="validation accuracy", title="Learning, same stack and optimizer")
+    accuracy_axis.yaxis.set_major_formatter(PercentFormatter(1.0))
+    accuracy_axis.set(ylabel="validation accuracy", ylim=(0, 1),
+                      title="Learning, plain SGD, each at its best rate")  # fmt: skip
     figure.tight_layout()
     return figure
 
 
-def _line_per_stack(axis, series: dict[str, list], xlabel: str):
-    for (name, values), color in zip(series.items(), sns.color_palette()):
-        axis.plot(
-            np.arange(1, len(values) + 1), values, "-o", color=color, label=f"{name} hidden layers"
-        )
-    axis.xaxis.set_major_locator(MaxNLocator(integer=True))
-    axis.set_xlabel(xlabel)
-    axis.grid(alpha=0.3)
-    axis.legend()
+def _line_per_stack(axis, series: dict[str, list], xlabel: str, xs=None):
+    for (name, values), colour in zip(series.items(), sns.color_palette()):
+        axis.plot(xs or np.arange(1, len(values) + 1), values, "-o", color=colour, label=name)
+    _tidy(axis, xlabel)
 
 
 def shift_accuracy(pixels: list[int], accuracy: dict[str, list]):
     """Test accuracy of each model on digits moved by each number of pixels."""
     figure, axis = plt.subplots(figsize=(6.5, 4))
-    for (name, values), color in zip(accuracy.items(), sns.color_palette()):
-        axis.plot(pixels, values, "-o", color=color, label=name)
-    axis.xaxis.set_major_locator(MaxNLocator(integer=True))
-    axis.set(xlabel="pixels the test digits are moved by", ylabel="test accuracy", ylim=(0, 1))
-    axis.set_title("Dense layers and shifted digits")
-    axis.grid(alpha=0.3)
-    axis.legend()
+    _line_per_stack(axis, accuracy, "pixels the test digits are moved by", xs=pixels)
+    axis.yaxis.set_major_formatter(PercentFormatter(1.0))
+    axis.set(ylabel="test accuracy", ylim=(0, 1), title="Dense layers and moved digits")
     figure.tight_layout()
     return figure
 
 
-def weight_images(kernel, pixel_usage, min_usage: float = 0.05):
-    """The simple model's 784x10 weights as ten 28x28 images: red pixels vote for the digit,
-    blue pixels against it. Pixels inked in fewer than ``min_usage`` of the training digits are
-    greyed out: their weights were rarely used, so they say little about the digits. The colour
-    scale ends at the 99th percentile of the other weights, so a few extremes do not wash out
-    the pattern."""
+def weight_images(kernels: dict[str, np.ndarray], pixel_usage, min_usage: float = 0.05):
+    """Each 784x10 kernel as a row of ten 28x28 images, red for the digit, blue against, pixels
+    inked in under ``min_usage`` of the digits outlined in grey; each row's colour scale ends at
+    its 99th percentile, so that a few extremes do not wash out the pattern."""
     rarely_used = np.reshape(pixel_usage, (28, 28)) < min_usage
-    limit = float(np.percentile(np.abs(kernel[~rarely_used.ravel()]), 99))
-    colors = plt.get_cmap("RdBu_r").copy()
-    colors.set_bad("0.85")
-    figure, axes = plt.subplots(2, 5, figsize=(10, 4.4))
-    for digit, axis in enumerate(axes.flat):
-        weights = np.ma.masked_where(rarely_used, kernel[:, digit].reshape(28, 28))
-        image = axis.imshow(weights, cmap=colors, vmin=-limit, vmax=limit)
-        axis.set_title(f"digit {digit}")
-        axis.axis("off")
-    figure.colorbar(image, ax=axes, shrink=0.8, label="weight")
+    figure, axes = plt.subplots(len(kernels), 10, figsize=(13, 1.6 * len(kernels) + 0.6),
+                                squeeze=False)  # fmt: skip
+    for row, (name, kernel) in zip(axes, kernels.items()):
+        limit = float(np.percentile(np.abs(kernel), 99))
+        for digit, axis in enumerate(row):
+            image = axis.imshow(kernel[:, digit].reshape(28, 28), cmap="RdBu_r", vmin=-limit,
+                                vmax=limit)  # fmt: skip
+            axis.contour(rarely_used, levels=[0.5], colors="0.5", linewidths=0.6)
+            axis.set(xticks=[], yticks=[])
+            axis.set_title(str(digit), fontsize=9)
+        row[0].set_ylabel(name, fontsize=9)
+        figure.colorbar(image, ax=list(row), shrink=0.8, label="weight")
+    figure.suptitle("Each digit's weights; grey line: inside it, pixels inked in 5% of digits")
     return figure
 
 
-def probability_bars(images, probabilities, labels):
-    """Each digit beside the model's ten output probabilities (they sum to 1)."""
+def score_bars(images, scores, labels):
+    """Each digit beside the model's ten softmax scores: the bar of the true digit green, the
+    model's answer outlined, red where the answer is wrong."""
     count = len(images)
     figure, axes = plt.subplots(
-        count, 2, figsize=(7, 1.5 * count), width_ratios=(1, 3), layout="constrained"
+        count, 2, figsize=(7, 1.5 * count + 0.4), width_ratios=(1, 3), layout="constrained"
     )
-    for row, (image, probs, label) in enumerate(zip(images, probabilities, labels)):
+    for row, (image, values, label) in enumerate(zip(images, scores, labels)):
         image_axis, bar_axis = axes[row]
+        answer = int(np.argmax(values))
         image_axis.imshow(np.reshape(image, (28, 28)), cmap="gray_r")
-        image_axis.set_title(f"true {label}", fontsize=9)
+        verdict = "right" if answer == label else f"wrong: {answer}"
+        image_axis.set_title(f"true {label}, {verdict}", fontsize=9,
+                             color="black" if answer == label else "tab:red")  # fmt: skip
         image_axis.axis("off")
-        colors = ["tab:green" if digit == label else "tab:gray" for digit in range(10)]
-        bar_axis.bar(range(10), probs, color=colors)
-        bar_axis.set_xticks(range(10))
-        bar_axis.set_ylim(0, 1)
-        bar_axis.set_ylabel("probability", fontsize=8)
+        colours = ["tab:green" if digit == label else "tab:gray" for digit in range(10)]
+        bars = bar_axis.bar(range(10), values, color=colours)
+        bars[answer].set_edgecolor("black" if answer == label else "tab:red")
+        bars[answer].set_linewidth(2)
+        bar_axis.set(xticks=range(10), ylim=(0, 1))
+        bar_axis.set_ylabel("softmax score", fontsize=8)
+    axes[0][1].legend(
+        handles=[plt.Rectangle((0, 0), 1, 1, color="tab:green"),
+                 plt.Rectangle((0, 0), 1, 1, facecolor="white", edgecolor="black", linewidth=2)],
+        labels=["the true digit", "the model's answer"], fontsize=8, loc="upper right",
+    )  # fmt: skip
     axes[-1][1].set_xlabel("digit")
     return figure
 
 
-def photo_round_trip(photos, seen, probabilities, labels):
-    """Top row: images as a user would photograph them. Bottom row: the 28x28 the model saw,
-    with its answer."""
+def photo_round_trip(photos, seen, scores, labels):
+    """Top: images as a user would photograph them; bottom: what the model saw, its answer."""
     count = len(photos)
     figure, axes = plt.subplots(2, count, figsize=(2 * count, 4.3), squeeze=False)
-    for column, (photo, image, probs, label) in enumerate(zip(photos, seen, probabilities, labels)):
+    for column, (photo, image, values, label) in enumerate(zip(photos, seen, scores, labels)):
         axes[0, column].imshow(photo, cmap="gray", vmin=0, vmax=255)
         axes[0, column].set_title(f"photo of a {label}", fontsize=9)
         axes[1, column].imshow(image, cmap="gray_r", vmin=0, vmax=1)
-        answer = int(np.argmax(probs))
-        axes[1, column].set_title(f"model: {answer} ({probs[answer]:.0%})", fontsize=9)
+        answer = int(np.argmax(values))
+        axes[1, column].set_title(f"model: {answer} ({values[answer]:.0%})", fontsize=9)
     for axis in axes.flat:
-        axis.set_xticks([])
-        axis.set_yticks([])
+        axis.set(xticks=[], yticks=[])
     axes[0, 0].set_ylabel("your image")
     axes[1, 0].set_ylabel("what the model sees")
     figure.tight_layout()
@@ -170,23 +242,25 @@ def photo_round_trip(photos, seen, probabilities, labels):
 
 
 def ladder(rungs: list[dict], test_count: int):
-    """Test and validation error of each rung of the ladder, top rung first: how much each
-    single change lowered the error."""
+    """Test and validation error of each rung of the ladder, top rung first, with the count of
+    test digits read wrong at the bar's end, past the validation marker."""
     labels = [f"{number}. {rung['change']}" for number, rung in enumerate(rungs, 1)]
     test_errors = [100 * (1 - rung["test_accuracy"]) for rung in rungs]
     validation_errors = [100 * (1 - rung["validation_accuracy"]) for rung in rungs]
     positions = np.arange(len(rungs))[::-1]
     figure, axis = plt.subplots(figsize=(9, 0.55 * len(rungs) + 1.4))
-    test_color, validation_color = sns.color_palette()[:2]
-    axis.barh(positions, test_errors, color=test_color, height=0.6, label="test digits")
-    axis.plot(validation_errors, positions, "D", color=validation_color, label="validation digits")
-    for position, error in zip(positions, test_errors):
-        count = round(error / 100 * test_count)
-        axis.annotate(f" {count} of {test_count:,}", (error, position), va="center", fontsize=8)
+    test_colour, validation_colour = sns.color_palette()[:2]
+    axis.barh(positions, test_errors, color=test_colour, height=0.6, label="test digits")
+    axis.plot(validation_errors, positions, "D", color=validation_colour,
+              label="validation digits")  # fmt: skip
+    right_end = max(test_errors + validation_errors)
+    for position, test, validation in zip(positions, test_errors, validation_errors):
+        count = round(test / 100 * test_count)
+        axis.annotate(f"{count:,} of {test_count:,}", (max(test, validation), position), fontsize=8,
+                      xytext=(8, 0), textcoords="offset points", va="center")  # fmt: skip
     axis.set_yticks(positions, labels)
-    axis.set_xlim(0, max(test_errors + validation_errors) * 1.3)
-    axis.set_xlabel("digits read wrong (%)")
-    axis.set_title("One change at a time: from the simple model to the deep one")
+    axis.set(xlim=(0, right_end * 1.35), xlabel="digits read wrong (%)",
+             title="One change at a time: from the simple model to the deep one")  # fmt: skip
     axis.grid(axis="x", alpha=0.3)
     axis.legend(loc="lower right")
     figure.tight_layout()

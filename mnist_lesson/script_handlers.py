@@ -1,9 +1,6 @@
-"""How a script ends early: Ctrl-C and the user's errors each become one line on stderr.
-
-Ctrl-C exits with status 130, an error the user can fix (a ``UserError``) with status 1; both
-first remove what is half-written and say what the output folder holds. Any other exception
-keeps its traceback, followed by that same line. Warnings print as one line each.
-"""
+"""How a script ends early: Ctrl-C (status 130) and a ``UserError`` (status 1) each become one
+line on stderr, after removing what is half-written, saying what the output folder holds. Other
+exceptions keep their traceback, followed by that line. Warnings print as one line each."""
 
 from __future__ import annotations
 
@@ -41,12 +38,12 @@ def _on_interrupt(signum, frame):
 
 def _report_errors(kind, error, tb):
     state = _state_after_stop()
-    if not issubclass(kind, UserError):
-        sys.__excepthook__(kind, error, tb)
     if issubclass(kind, UserError):
         where = f" ({state})" if _lesson_folder is not None else ""
         print(f"error: {error}{where}", file=sys.stderr, flush=True)
-    elif _lesson_folder is not None:
+        return
+    sys.__excepthook__(kind, error, tb)
+    if _lesson_folder is not None:
         print(f"({state})", file=sys.stderr, flush=True)
 
 

@@ -1,9 +1,6 @@
-"""The lesson's settings: its parameter cell in Jupyter, the command line in a script.
-
-The parser imports nothing heavy, so ``--help`` and option errors answer at once; an option
-error is one line. ``quick`` means the same everywhere: a small subset of MNIST, with the
-epochs as they are set.
-"""
+"""The lesson's settings: its parameter cell in Jupyter, the command line in a script. The parser
+imports nothing heavy, so ``--help`` and (one-line) option errors answer at once. ``quick`` means
+a small subset of MNIST everywhere, with the epochs as they are set."""
 
 from __future__ import annotations
 
@@ -25,25 +22,23 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"error: {message} (see {self.prog} --help)\n")
 
 
-def _whole_number(text: str) -> int:
+def _whole_number(text: str, least: int = 1, below: int | None = None) -> int:
     try:
-        return int(text)
+        value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < least or (below is not None and value >= below):
+        limits = f"between {least} and 2**32 - 1" if below else f"at least {least}"
+        raise argparse.ArgumentTypeError(f"{value} must be {limits}")
+    return value
 
 
 def positive_int(text: str) -> int:
-    value = _whole_number(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
-    return value
+    return _whole_number(text)
 
 
 def _seed(text: str) -> int:
-    value = _whole_number(text)
-    if not 0 <= value < 2**32:
-        raise argparse.ArgumentTypeError(f"{value} must be between 0 and 2**32 - 1")
-    return value
+    return _whole_number(text, least=0, below=2**32)
 
 
 def build_parser(defaults: dict) -> argparse.ArgumentParser:
@@ -56,66 +51,30 @@ def build_parser(defaults: dict) -> argparse.ArgumentParser:
             "written to the output folder."
         ),
     )
-    parser.add_argument(
-        "--data",
-        default=defaults["data"],
-        metavar="PATH",
+    add = parser.add_argument
+    add("--data", default=defaults["data"], metavar="PATH",
         help="a keras-layout mnist.npz or a folder with the four MNIST IDX files (gzipped or "
         "not); without it $MNIST_PATH is used, else ~/.keras/datasets/mnist.npz (downloaded "
-        "there once)",
-    )
-    parser.add_argument(
-        "--seed",
-        type=_seed,
-        default=defaults["seed"],
-        metavar="N",
-        help=f"seeds Python, NumPy and TensorFlow: same seed, same numbers (default: "
-        f"{defaults['seed']})",
-    )
-    parser.add_argument(
-        "--epochs",
-        type=positive_int,
-        metavar="N",
-        help="train every model for N epochs (shorthand for the two options below)",
-    )
-    for name, models in (
-        ("simple", "the models without hidden layers"),
-        ("deep", "the models with hidden layers"),
-    ):
-        parser.add_argument(
-            f"--{name}-epochs",
-            type=positive_int,
-            default=defaults[f"{name}_epochs"],
-            metavar="N",
-            help=f"epochs for {models} (default: {defaults[f'{name}_epochs']})",
-        )
-    parser.add_argument(
-        "--batch-size",
-        type=positive_int,
-        default=defaults["batch_size"],
-        metavar="N",
-        help=f"training examples per step (default: {defaults['batch_size']})",
-    )
-    parser.add_argument(
-        "--output-dir",
-        default=str(defaults["output_dir"]),
-        metavar="DIR",
+        "there once)")  # fmt: skip
+    add("--seed", type=_seed, default=defaults["seed"], metavar="N",
+        help=f"where every random draw starts: same seed, same numbers (default: "
+        f"{defaults['seed']})")  # fmt: skip
+    add("--epochs", type=positive_int, metavar="N",
+        help="train every model for N epochs (shorthand for the two options below)")  # fmt: skip
+    for name, models in (("simple", "without"), ("deep", "with")):
+        add(f"--{name}-epochs", type=positive_int, default=defaults[f"{name}_epochs"],
+            metavar="N", help=f"epochs for the models {models} hidden layers (default: "
+            f"{defaults[f'{name}_epochs']})")  # fmt: skip
+    add("--batch-size", type=positive_int, default=defaults["batch_size"], metavar="N",
+        help=f"training digits per step (default: {defaults['batch_size']})")  # fmt: skip
+    add("--output-dir", default=str(defaults["output_dir"]), metavar="DIR",
         help="where figures, reports, metrics.json and models/ are written (default: "
-        f"{defaults['output_dir']})",
-    )
-    parser.add_argument(
-        "--quick",
-        action="store_true",
-        default=defaults["quick"],
+        f"{defaults['output_dir']})")  # fmt: skip
+    add("--quick", action="store_true", default=defaults["quick"],
         help=f"smoke test: {QUICK_TRAIN_EXAMPLES:,} training and {QUICK_TEST_EXAMPLES:,} test "
-        "digits instead of all of them",
-    )
-    parser.add_argument(
-        "--show",
-        action="store_true",
-        default=defaults["show"],
-        help="open each figure in a window (the run waits until you close it)",
-    )
+        "digits instead of all of them")  # fmt: skip
+    add("--show", action="store_true", default=defaults["show"],
+        help="open each figure in a window (the run waits until you close it)")  # fmt: skip
     return parser
 
 
@@ -157,13 +116,5 @@ def settings_from_parameters(values: dict) -> Settings:
     seed = values["seed"]
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
         raise UserError(f"seed must be a whole number from 0 to 2**32 - 1, not {seed!r}")
-    return Settings(
-        data=values["data"],
-        seed=int(values["seed"]),
-        simple_epochs=int(values["simple_epochs"]),
-        deep_epochs=int(values["deep_epochs"]),
-        batch_size=int(values["batch_size"]),
-        output_dir=Path(values["output_dir"]).expanduser(),
-        quick=bool(values["quick"]),
-        show=bool(values["show"]),
-    )
+    return Settings(**{**values, "output_dir": Path(values["output_dir"]).expanduser(),
+                       "quick": bool(values["quick"]), "show": bool(values["show"])})  # fmt: skip

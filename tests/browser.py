@@ -387,7 +387,7 @@ def keras_reference(model, x: np.ndarray, digits: np.ndarray) -> dict:
     import keras
     import tensorflow as tf
 
-    dense = [layer for layer in model.layers if type(layer).__name__ == "Dense"]
+    dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
     inputs = tf.constant(x, dtype=tf.float32)
     with tf.GradientTape() as tape:
         tape.watch(inputs)
@@ -399,7 +399,9 @@ def keras_reference(model, x: np.ndarray, digits: np.ndarray) -> dict:
         chosen = tf.gather(logits, tf.constant(digits), axis=1, batch_dims=1)
     gradient = tape.gradient(chosen, inputs)
     return {
-        "outputs": np.asarray(model(inputs, training=False)),
+        "outputs": np.asarray(
+            model(tf.reshape(inputs, (-1, *model.input_shape[1:])), training=False)
+        ),
         "hidden": [np.asarray(values) for values in hidden],
         "saliency": np.asarray(gradient),
     }

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+import handwriting
 from browser import (
     agreement,
     console_errors,
@@ -27,9 +28,8 @@ from browser import (
     trained_simple_model,
     uint8_base64,
 )
-from mnist_lesson import handwriting
+from handwriting.drawing_pad import DrawingPad
 from mnist_lesson.data import load_mnist
-from mnist_lesson.drawing_pad import DrawingPad
 
 TOLERANCE = 1e-4  # JavaScript vs numpy preprocessing: float32 rounding, nothing more
 
@@ -512,6 +512,87 @@ def test_drawing_lands_where_the_pointer_is(browser, page_file):
         assert abs(rows.mean() - 210) < 2 and abs(cols.mean() - 70.5) < 2, (width, box)
         assert refused == [] and errors == []
         page.context.close()
+
+
+# The blocks the page shows, each element of each: none may move or change size while one draws.
+LAYOUT_BLOCKS = (
+    "#pad",
+    ".digit-pad-answer",
+    "#prediction",
+    ".digit-pad-pictures figure",
+    "#seen",
+    "canvas.digit-pad-saliency",
+    ".digit-pad-bars",
+    ".digit-pad-bar > *",
+    ".digit-pad-track",
+    ".digit-pad-sum",
+    ".digit-pad-grids figure",
+    "canvas.digit-pad-units",
+)
+
+
+def layout(page) -> dict:
+    """The bounding box of each element of ``LAYOUT_BLOCKS``, by selector and index."""
+    return {
+        (selector, index): element.bounding_box()
+        for selector in LAYOUT_BLOCKS
+        for index, element in enumerate(page.locator(selector).all())
+    }
+
+
+def moves(before: dict, after: dict) -> list[str]:
+    """The elements of two ``layout``s whose boxes differ by more than half a pixel."""
+    assert after.keys() == before.keys()
+
+    def where(box):
+        return "({x:.1f}, {y:.1f}) {width:.1f}x{height:.1f}".format(**box)
+
+    return [
+        f"{selector} #{index}: {where(box)} -> {where(after[selector, index])}"
+        for (selector, index), box in before.items()
+        if any(abs(after[selector, index][side] - box[side]) > 0.5 for side in box)
+    ]
+
+
+@pytest.fixture(scope="module")
+def lesson_file(mnist_path, simple, tmp_path_factory):
+    """The pad as the lesson shows it: a 784-512-512-10 model, with the simple model beside it."""
+    path = tmp_path_factory.mktemp("lesson") / "lesson.html"
+    deep = trained_model(str(mnist_path), (512, 512))
+    path.write_text(DrawingPad(deep, simple).page(), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("width", [1000, 1280, 1440, 1600])
+def test_the_layout_stays_put_while_one_draws(browser, lesson_file, width):
+    """The canvas, the answer, the pictures, the bars and each hidden layer's grid with its
+    caption keep their place and size on a blank pad, during and after a stroke, and after
+    Clear: text that comes and goes (the answer, the counts of active units, the bars' values)
+    has its room kept, so that nothing jumps while one draws."""
+    viewport = {"width": width, "height": 900}
+    page, refused, errors = open_page(browser, lesson_file, viewport=viewport)
+    assert page.locator("canvas.digit-pad-units").count() == 2
+    blank = layout(page)
+    points = digit_strokes(3, page.locator("#pad").bounding_box(), np.random.default_rng(2))[0]
+    page.mouse.move(*points[0])
+    page.mouse.down()
+    for point in points[1 : len(points) // 2]:
+        page.mouse.move(*point, steps=4)
+    assert page.locator("#prediction").text_content() != ""
+    during = layout(page)
+    for point in points[len(points) // 2 :]:
+        page.mouse.move(*point, steps=4)
+    page.mouse.up()
+    drawn = layout(page)
+    assert page.locator("[data-active]").first.text_content() != "–"
+    page.locator("#clear").click()
+    assert page.locator("#prediction").text_content() == ""
+    cleared = layout(page)
+    for name, boxes in (("during a stroke", during), ("after it", drawn), ("after Clear", cleared)):
+        moved = moves(blank, boxes)
+        assert not moved, f"at {width} px, from the blank pad to {name}:\n" + "\n".join(moved)
+    assert refused == [] and errors == []
+    page.context.close()
 
 
 # ---- Several pads, accessibility, offline ----

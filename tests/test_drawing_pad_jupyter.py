@@ -23,7 +23,7 @@ from browser import (
     trained_model,
     wait_for_idle_kernel,
 )
-from mnist_lesson.drawing_pad import RUN_TO_DRAW
+from handwriting.drawing_pad import RUN_TO_DRAW
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +37,7 @@ def notebook(mnist_path, tmp_path_factory):
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
     notebook.cells = [
         nbformat.v4.new_code_cell(
-            "from mnist_lesson.drawing_pad import DrawingPad\n"
+            "from handwriting.drawing_pad import DrawingPad\n"
             "import keras\n"
             f"pad = DrawingPad(keras.saving.load_model({str(model_path)!r}))\n"
             "pad"

@@ -112,11 +112,11 @@ calls = []
 real_umask = os.umask
 os.umask = lambda mask: calls.append(mask) or real_umask(mask)
 environment = dict(os.environ)
-import mnist_lesson, mnist_lesson.errors, mnist_lesson.jupyter, mnist_lesson.settings
-import mnist_lesson.output_folder, mnist_lesson.script_handlers, mnist_lesson.training_log
-import mnist_lesson.keras_setup, mnist_lesson.lesson, mnist_lesson.data
-import mnist_lesson.handwriting, mnist_lesson.drawing_pad, mnist_lesson.reports
-import mnist_lesson.architecture, mnist_lesson.backprop, mnist_lesson.benchmark_results
+import importlib, pkgutil
+import mnist_lesson
+for module in pkgutil.iter_modules(mnist_lesson.__path__):
+    importlib.import_module(f"mnist_lesson.{module.name}")
+import benchmarks.seed_results, handwriting, handwriting.drawing_pad, mnist_exercises
 print(calls, dict(os.environ) == environment, "tensorflow" in sys.modules, "keras" in sys.modules)
 """
 

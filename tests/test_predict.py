@@ -12,8 +12,7 @@ import pytest
 from PIL import Image
 
 from conftest import ROOT, assert_clean_failure, load_lesson_model, run_script
-from mnist_lesson.data import load_mnist
-from mnist_lesson.handwriting import (
+from handwriting import (
     FIELD,
     MAX_PIXELS,
     ImageError,
@@ -25,6 +24,7 @@ from mnist_lesson.handwriting import (
     render_as_photo,
     to_mnist,
 )
+from mnist_lesson.data import load_mnist
 
 PREDICT = ROOT / "predict_digits.py"
 
@@ -127,7 +127,7 @@ def test_round_trip_classifies_photos_and_beats_a_naive_resize(full_run, photo_s
     paths, labels = photo_set
 
     def accuracy(prepare):
-        batch = np.stack([prepare(path) for path in paths]).reshape(len(paths), 784)
+        batch = np.stack([prepare(path) for path in paths]).reshape(len(paths), 28, 28, 1)
         return float((model.predict(batch, verbose=0).argmax(axis=1) == labels).mean())
 
     prepared, naive = accuracy(prepare_image), accuracy(naive_resize)
@@ -222,8 +222,8 @@ def test_the_tool_reads_the_labelled_photos_right(full_run, photo_set):
 def model_answers(model_path, paths):
     """What the model says about each image, computed here, without the tool."""
     model = load_lesson_model(model_path)
-    batch = np.stack([prepare_image(path) for path in paths]).reshape(len(paths), 784)
-    return np.asarray(model(batch, training=False))
+    batch = np.stack([prepare_image(path) for path in paths]).reshape(len(paths), 28, 28, 1)
+    return model.predict(batch, verbose=0)
 
 
 def test_each_result_stays_with_its_file_in_a_table_row(quick_run, photo_set, tmp_path):

@@ -17,8 +17,8 @@ from PIL import Image
 from test_data import small_arrays
 
 from conftest import write_idx_folder
+from handwriting import ImageError, prepare_image, to_mnist
 from mnist_lesson.data import IDX_FILE_NAMES, DataError, load_mnist
-from mnist_lesson.handwriting import ImageError, prepare_image, to_mnist
 
 ALLOCATION_LIMIT = 64 * 1024 * 1024
 

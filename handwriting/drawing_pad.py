@@ -13,78 +13,15 @@ to each pixel: orange where more ink would push towards the answer, purple where
 away.
 
 Each model must be a ``keras.Sequential`` stack of ``Dense`` layers (relu, sigmoid or softmax; the
-last one with 10 units, softmax or sigmoid) reading 784 pixels. Layers that act only in training
-(``Dropout``, the lesson's ``RandomShift``, Keras' ``RandomTranslation`` and the like) are skipped,
-as at inference, and a ``Reshape`` to 28x28 and back may surround them. Anything else raises
+last one with 10 units, softmax or sigmoid) reading 784 pixels, a ``Flatten`` of the 28x28
+picture or a ``Reshape`` before them. Layers that act only in training (``Dropout``,
+``RandomTranslation`` and the like) are skipped, as at inference. Anything else raises
 ``UnsupportedModelError``, whose one line says what the pad runs; ``drawing_pad_for`` turns that
 into a printed line and no pad (or, for the compared model, a pad without it). The models are
 named in the page and in ``inspect`` by their Keras ``name`` (the lesson's are "deep" and
 "simple"; a compared model with the main one's name gets "_2").
 
-Weights in the page
--------------------
-Each tensor (kernel or bias) is stored as integers k, each weight being k * 2**exponent, where
-2**exponent is the tensor's root-mean-square divided by 2**15, or by 2**22 for tensors of fewer than
-65,536 values (biases, the last layer, the simple model), which cost little; rounded to a power of
-two, and coarser only where a weight would need more than 24 bits (float32's precision). The
-integers are zigzag-mapped (0, -1, 1, -2, ... to 0, 1, 2, 3, ...) and Rice-coded with ``rice``
-remainder bits: the quotient ``z >> rice`` in unary (that many 1 bits, then a 0), then the
-remainder, most significant bit first; the bits are packed into bytes, first bit highest, and the
-bytes written as base64. About 17.5 bits a weight for trained models (2.9 bytes of page, against 2.7
-for float16 and 5.3 for float32 in base64), decoded synchronously by a dozen lines of script (no
-library, no ``DecompressionStream``): the lesson's two models make a page of about 2 MB whose
-outputs agree with Keras' float32 ones within about 3e-5 (float16 gave 6e-4). ``DrawingPad``'s
-``predict`` and ``inspect`` compute in numpy what the page computes (float32 weights, float64 sums),
-for pictures and tests.
-
-Preprocessing, shared by both implementations
----------------------------------------------
-``drawing_pad.js`` (``toMnist``) implements exactly ``handwriting.to_mnist``, which this text
-describes; the tests run both on the same pixels and compare (max abs difference <= 1e-4, same box
-and placement). Input: brightness in [0, 1] (0 black), row-major; the pad's 280x280 canvas is
-white paper with black round strokes 18 pixels wide, read as Pillow's ``convert("L")`` does
-(``(R*19595 + G*38470 + B*7471 + 0x8000) >> 16``, then / 255).
-
-1. Paper: the median of the border pixels. Above 0.5, ink = 1 - brightness, else brightness.
-2. Contrast: the 99.9th percentile of the ink (numpy's linear interpolation; the maximum for
-   1,000 pixels or fewer) becomes 1 and the paper 0, clipped to [0, 1]; less than 0.15 between
-   them means no ink (Python raises ``ImageError``, the pad shows no prediction).
-3. Box: rows and columns with ink >= 0.25, leaving out up to 0.2% of that ink at each side
-   (cumulative counts, numpy ``searchsorted``); inside the box, ink below 0.25 becomes 0.
-4. Scale: the longer side to 20 pixels, the other ``round(side * 20 / longer)`` (round half to
-   even, at least 1), with Pillow's Lanczos filter on a float image (two passes, horizontal
-   first, each skipped when its size does not change, float32 in between); clip to [0, 1] and
-   divide by the brightest pixel.
-5. Place: in a 28x28 field, shifted so that the centre of mass lands at (14, 14), rounded half
-   to even and kept inside the field.
-
-JavaScript API (each pad; ``window.digitPad`` is the latest one, ``element.digitPad`` the one
-built in ``element``, the ``.digit-pad`` root):
-
-- ``predict(pixels)``: 784 MNIST-style inputs (ink 1, background 0, row-major) as an Array or
-  Float32Array in [0, 1], or a Uint8Array of 0-255 (divided by 255), to an Array of the main
-  model's 10 outputs (probabilities for a softmax model).
-- ``inspect(pixels)``: the same inputs to ``{models: {NAME: {outputs: [10 values]}, ...}, hidden:
-  [[one value per unit, after the activation] for each hidden layer of the main model],
-  saliency: [784 values], digit}``: every model's outputs (the main one first), and for the main
-  model its hidden layers and the gradient of the logit of ``digit``, its answer, with respect to
-  each input pixel.
-- ``preprocess()``: the 784 inputs for the current drawing, or ``null`` when it is blank.
-- ``clear()``: empties the pad and everything it shows (as the Clear button and Escape do).
-- ``preprocessGray(gray, width, height)``: a test hook: the steps above on brightness values
-  (a Float32Array), giving ``{pixels, rows: [start, stop], cols: [start, stop], size: [height,
-  width], top, left}`` or ``null`` where Python raises ``ImageError``.
-- ``updateMs``: how long the latest updates took, in milliseconds: from the pointer event to
-  everything shown (the stroke, preprocessing, every model, the saliency, bars and grids).
-
-Elements: ``canvas#pad`` (the drawing surface), ``#prediction`` (the main model's answer, empty
-when blank, in an ``aria-live`` region with the compared model's answer), ``[data-digit="0"]`` to
-``[data-digit="9"]`` (each with ``data-probability``, the main model's output, ``toFixed(6)`` or
-empty, and ``data-compare``, the compared model's, where there is one), ``[data-sum]`` (each
-model's sum of outputs, by its name in ``data-model``), ``button#clear``, ``canvas#seen`` (the
-28x28 input), ``canvas.digit-pad-saliency`` (the gradient over the input) and, per hidden layer,
-``canvas.digit-pad-units`` with its ``[data-active]`` count. In notebook outputs each id has a
-unique suffix (``pad-x7k2q0``).
+The page's format, its preprocessing and its JavaScript API: ``docs/drawing_pad.md``.
 """
 
 from __future__ import annotations
@@ -106,17 +43,20 @@ ACTIVATIONS = ("relu", "sigmoid", "softmax")
 INPUTS = 784
 SUPPORTED = (
     "the drawing pad runs stacks of Dense layers (relu, sigmoid or softmax) reading the 784 "
-    "pixels, with reshapes and training-only layers such as Dropout or a random shift"
+    "pixels, with Flatten, reshapes and training-only layers such as Dropout or "
+    "RandomTranslation"
 )
-# Layers that change nothing once the model is trained: Keras turns them off outside training.
-TRAINING_ONLY = (
-    "Dropout",
-    "RandomShift",
-    "RandomTranslation",
-    "RandomRotation",
-    "RandomZoom",
-    "GaussianNoise",
-)
+
+
+def _training_only():
+    """Layers that change nothing once the model is trained: Keras turns them off outside
+    training."""
+    import keras
+
+    return (keras.layers.Dropout, keras.layers.RandomTranslation, keras.layers.RandomRotation,
+            keras.layers.RandomZoom, keras.layers.GaussianNoise)  # fmt: skip
+
+
 RUN_TO_DRAW = "Run this cell to draw"
 PRECISION_BITS = 15  # a weight's step: its tensor's root-mean-square / 2**15...
 SMALL_TENSOR, SMALL_PRECISION_BITS = 65_536, 22  # ...finer for small tensors, which cost little
@@ -173,25 +113,27 @@ class PadModel:
 
 
 def export_layers(model) -> list[dict]:
-    """The model's Dense layers as {activation, kernel, bias} (float32, as in the model).
+    """The model's Dense layers as {activation, kernel, bias} (float32, as in the model),
+    checked: its layers, weights and activations."""
+    import keras
 
-    Checks the class names, weights and activations (duck typing: no Keras import needed).
-    """
-    kind = type(model).__name__
-    if kind != "Sequential":
+    if not isinstance(model, keras.Sequential):
+        kind = type(model).__name__
         raise UnsupportedModelError(f"{SUPPORTED} in a keras.Sequential; got a {kind}")
     layers, shape = [], (INPUTS,)
     for layer in model.layers:
-        name, kind = getattr(layer, "name", "?"), type(layer).__name__
-        if kind in TRAINING_ONLY:
+        name, kind = layer.name, type(layer).__name__
+        if isinstance(layer, _training_only()):
             continue
-        if kind == "Reshape" and np.prod(layer.target_shape) == INPUTS and not layers:
-            shape = tuple(layer.target_shape)  # 784 pixels as 28x28 for an augmentation layer
+        if isinstance(layer, (keras.layers.Reshape, keras.layers.Flatten)) and not layers:
+            # a picture laid out as 784 pixels, or 784 pixels as a picture for an augmentation
+            flat = isinstance(layer, keras.layers.Flatten)
+            shape = (INPUTS,) if flat else tuple(layer.target_shape)
             continue
-        if kind == "Dense" and not layers and shape != (INPUTS,):
-            raise UnsupportedModelError(f"{SUPPORTED}; layer {name!r} reads {shape} values")
-        if kind != "Dense":
+        if not isinstance(layer, keras.layers.Dense):
             raise UnsupportedModelError(f"{SUPPORTED}; layer {name!r} is a {kind}")
+        if not layers and shape != (INPUTS,):
+            raise UnsupportedModelError(f"{SUPPORTED}; layer {name!r} reads {shape} values")
         activation = getattr(layer.activation, "__name__", str(layer.activation))
         if activation not in ACTIVATIONS:
             raise UnsupportedModelError(
@@ -414,7 +356,7 @@ def _draw_picture(pad: DrawingPad) -> bytes:
     pixels that decided, every model's outputs and the main model's hidden layers."""
     from PIL import Image, ImageDraw, ImageFont
 
-    from mnist_lesson.handwriting import to_mnist
+    from handwriting import to_mnist
 
     def font(size: int):
         try:

@@ -1,4 +1,6 @@
-"""Turn a photo or scan of a handwritten digit into a 28x28 input the MNIST models understand.
+"""Your own handwriting (the lesson's Part 3): a photo or scan of a handwritten digit turned into
+the 28x28 input the MNIST models understand; and, in ``handwriting.drawing_pad``, the live
+drawing pad.
 
 MNIST digits were made in a specific way: light ink on a dark background, the digit's bounding
 box scaled to fit 20x20 pixels keeping its aspect ratio (with anti-aliasing), then placed in a
@@ -76,7 +78,7 @@ def load_grayscale(path: str | os.PathLike) -> np.ndarray:
 def to_mnist(grayscale: np.ndarray) -> np.ndarray:
     """MNIST-style 28x28 float32 image (ink 1, background 0) from a 2-D brightness array.
 
-    The drawing pad's ``drawing_pad.js`` implements the same steps; ``drawing_pad.py``
+    The drawing pad's ``drawing_pad.js`` implements the same steps; ``docs/drawing_pad.md``
     describes them once for both, and the tests compare the two."""
     ink = ink_intensity(grayscale)
     rows, cols = ink_bounding_box(ink)

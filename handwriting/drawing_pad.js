@@ -1,9 +1,9 @@
 // The drawing pad: draw a digit, see what a small Keras model reads, live, in plain JavaScript.
 //
-// mnist_lesson/drawing_pad.py inlines this file into a standalone page or a notebook output and
+// handwriting/drawing_pad.py inlines this file into a standalone page or a notebook output and
 // appends one call, DigitPad.mount(document.currentScript, model, standalone). No server, no
-// network, no build step. The preprocessing below is the algorithm described in the docstring
-// of mnist_lesson/drawing_pad.py, the same as mnist_lesson/handwriting.py's to_mnist; the tests
+// network, no build step. The preprocessing below is the algorithm described in
+// of docs/drawing_pad.md, the same as handwriting/__init__.py's to_mnist; the tests
 // run both on the same pixels.
 (function () {
   "use strict";
@@ -381,8 +381,11 @@
 .digit-pad button{font:inherit;padding:6px 16px}
 .digit-pad-side{display:flex;flex-direction:column;gap:10px;min-width:0;max-width:100%}
 .digit-pad-answer{margin:0;display:flex;align-items:center;gap:10px;flex-wrap:wrap}
-.digit-pad-digit{font-size:3.6rem;font-weight:bold;line-height:1;min-width:1ch;min-height:1em}
-.digit-pad-who{display:flex;flex-direction:column;color:#555;font-size:13px}
+.digit-pad-digit{font-size:3.6rem;font-weight:bold;line-height:1;width:1ch;height:1em;
+  flex:none;text-align:center;font-variant-numeric:tabular-nums}
+.digit-pad-who{display:flex;flex-direction:column;color:#555;font-size:13px;line-height:1.2;
+  flex:1 1 auto;width:0;min-width:10em}
+.digit-pad-second{min-height:2.4em}
 .digit-pad-second[data-differs="true"]{color:#b3261e;font-weight:600}
 .digit-pad-pictures{display:flex;gap:14px;flex-wrap:wrap}
 .digit-pad-pictures canvas{display:block;width:140px;height:140px;image-rendering:pixelated;
@@ -401,12 +404,15 @@
 .digit-pad-track{display:block;flex:1;min-width:40px;height:11px;background:#eee}
 .digit-pad-fill{display:block;height:100%;width:0;background:#3a6fb0}
 [data-model-index="1"] .digit-pad-fill{background:#2a8f7f}
-.digit-pad-value{min-width:2.6em;text-align:right;font-size:13px}
+.digit-pad-value{flex:none;width:2.6em;min-height:1.2em;line-height:1.2;text-align:right;
+  font-size:13px}
 .digit-pad-cell[data-best="true"] .digit-pad-value{font-weight:bold}
-.digit-pad-sum{font-size:13px;padding-top:2px;border-top:1px solid #ccc}
+.digit-pad-sum{font-size:13px;line-height:1.2;min-height:calc(1.2em + 3px);padding-top:2px;
+  border-top:1px solid #ccc}
 .digit-pad-hidden{display:flex;flex-direction:column;gap:6px;flex:1 1 256px;max-width:100%}
 .digit-pad-grids{display:flex;flex-wrap:wrap;gap:10px 20px}
-.digit-pad-units{display:block;max-width:100%;height:auto;background:#111;margin-bottom:3px}`;
+.digit-pad-units{display:block;max-width:100%;height:auto;background:#111;margin-bottom:3px}
+.digit-pad [data-active]{display:inline-block;text-align:right;font-variant-numeric:tabular-nums}`;
 
   function element(tag, attributes, parent) {
     const node = document.createElement(tag);
@@ -561,7 +567,9 @@
       figure.appendChild(gridCanvas);
       const caption = element("figcaption", {}, figure);
       caption.append(`Hidden layer ${l + 1} (${layer.activation}): `);
-      const active = element("b", { "data-active": "" }, caption);
+      // Room for the largest count, so that the caption keeps its width as the count changes.
+      const room = `width:${String(layer.units).length}ch`;
+      const active = element("b", { "data-active": "", style: room }, caption);
       caption.append(` of ${layer.units} units active`);
       const ctx = gridCanvas.getContext("2d");
       const image = ctx.createImageData(gridCanvas.width, gridCanvas.height);

@@ -1,0 +1,119 @@
+"""Keras imported quietly but honestly: the backend's start-up INFO and WARNING lines go, its
+ERROR lines stay; a backend that is not installed is one line saying what to install."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT, assert_clean_failure, run_lesson
+from mnist_lesson.keras_setup import lines_worth_showing
+
+PREAMBLE = "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR"
+INFO = "I0000 00:00:1796190853.882889    4290 port.cc:153] oneDNN custom operations are on."
+NO_DRIVER = (
+    "I0000 00:00:1796190853.883149    4290 cudart_stub.cc:31] Could not find cuda drivers on your "
+    "machine, GPU will not be used."
+)
+CPU_GUARD = "I0000 00:00:1796191015.448794    4598 cpu_feature_guard.cc:227] This TensorFlow binary"
+CPU_GUARD_CONTINUED = "To enable the following instructions: AVX2 AVX512F, in other operations."
+CUINIT = (
+    "E0000 00:00:1796190856.933925    4290 cuda_platform.cc:52] failed call to cuInit: INTERNAL: "
+    "CUDA error: Failed call to cuInit: UNKNOWN ERROR (303)"
+)
+GPU_ERROR = (
+    "E0000 00:00:1796190856.933925    4290 gpu_device.cc:2344] Cannot dlopen some GPU libraries."
+)
+WARNING_RECORD = "W0000 00:00:1796190856.933925    4290 loader.cc:12] Could not load libnvinfer."
+PYTHON_WARNING = "/x/site-packages/pkg/mod.py:12: DeprecationWarning: call it differently"
+
+
+def test_info_and_warning_records_go_with_their_continuation_lines():
+    text = "\n".join([PREAMBLE, INFO, CPU_GUARD, CPU_GUARD_CONTINUED, WARNING_RECORD, ""])
+    assert lines_worth_showing(text) == []
+
+
+def test_error_records_and_python_messages_stay():
+    text = "\n".join([PREAMBLE, INFO, GPU_ERROR, "  the error's second line", CPU_GUARD,
+                      PYTHON_WARNING, "  warnings.warn(...)"])  # fmt: skip
+    assert lines_worth_showing(text) == [
+        GPU_ERROR, "  the error's second line", PYTHON_WARNING, "  warnings.warn(...)"
+    ]  # fmt: skip
+
+
+def test_a_failing_cuinit_is_hidden_only_where_tensorflow_found_no_driver():
+    """TensorFlow tries cuInit on machines without a CUDA driver and reports the failure as an
+    error (tensorflow/tensorflow#37689); with a driver, the same failure is a real problem."""
+    assert lines_worth_showing("\n".join([PREAMBLE, NO_DRIVER, CUINIT])) == []
+    assert lines_worth_showing("\n".join([PREAMBLE, INFO, CUINIT])) == [CUINIT]
+
+
+# What C++ writes to file descriptor 2 while Keras loads, simulated: the filter is the lesson's.
+WRITES_TO_FD_2 = """
+import os, sys
+import mnist_lesson.keras_setup as setup
+with setup._startup_output_filtered():
+    os.write(2, (sys.argv[1] + "\\n").encode())
+print("done", flush=True)
+"""
+
+
+def test_what_c_libraries_write_is_filtered_not_silenced():
+    text = "\n".join([PREAMBLE, INFO, GPU_ERROR, CPU_GUARD, CPU_GUARD_CONTINUED])
+    result = subprocess.run(
+        [sys.executable, "-c", WRITES_TO_FD_2, text], cwd=ROOT, capture_output=True, text=True,
+        timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "done\n"
+    assert result.stderr == GPU_ERROR + "\n"
+
+
+def test_keras_loads_with_nothing_on_stderr_here():
+    """On this machine (no GPU) the start-up is silent: every line it printed was INFO, or the
+    spurious cuInit error."""
+    code = "from mnist_lesson.keras_setup import import_keras_quietly; import_keras_quietly()"
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                            text=True, timeout=120)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+
+
+@pytest.mark.parametrize(
+    "backend, fragments",
+    [
+        ("torch", ["KERAS_BACKEND=torch", "torch is not installed", "pip install torch"]),
+        ("tensorflw", ["KERAS_BACKEND=tensorflw", "tensorflow", "jax"]),
+    ],
+)
+def test_a_backend_that_is_not_there_is_one_line_before_anything_slow(backend, fragments, tmp_path):
+    if backend == "torch" and __import__("importlib").util.find_spec("torch"):
+        pytest.skip("PyTorch is installed here")
+    result = run_lesson("--data", tmp_path / "not-read.npz", "--output-dir", tmp_path / "out",
+                        env={"KERAS_BACKEND": backend}, timeout=120)  # fmt: skip
+    assert result.returncode == 1
+    assert_clean_failure(result, "error:", *fragments)
+    assert result.stdout == "", "refused before the data is even looked at"
+    assert not (tmp_path / "out").exists()
+
+
+def test_jax_missing_says_which_python_it_needs(tmp_path):
+    """The hint for JAX, checked without uninstalling it: a folder named jax that is not a
+    package hides nothing; instead the check is called with JAX's module made unfindable."""
+    code = (
+        "import importlib.util, os\n"
+        "real = importlib.util.find_spec\n"
+        "importlib.util.find_spec = lambda name, *a: None if name == 'jax' else real(name, *a)\n"
+        "os.environ['KERAS_BACKEND'] = 'jax'\n"
+        "from mnist_lesson.keras_setup import check_backend\n"
+        "check_backend()\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                            text=True, timeout=60, env={**os.environ})  # fmt: skip
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert "jax is not installed" in last and "requirements-jax.txt" in last
+    assert "Python 3.11" in last
