@@ -27,8 +27,11 @@ def structure(metrics: dict) -> dict:
 
 
 def lines_without_numbers(stdout: str) -> list[str]:
-    return [re.sub(r"\d", "#", line) for line in stdout.splitlines()
-            if not line.startswith(("Keras ", "source: "))]  # fmt: skip
+    """The lines with their digits masked; the calibration table's rows go, as a run has one
+    per score bin its digits fall in."""
+    masked = [re.sub(r"\d", "#", line) for line in stdout.splitlines()
+              if not line.startswith(("Keras ", "source: "))]  # fmt: skip
+    return [line for line in masked if not line.startswith("#.#-#.#")]
 
 
 def test_the_quick_lesson_on_jax_matches_tensorflow_in_structure(jax_quick_run, quick_run):
@@ -38,12 +41,12 @@ def test_the_quick_lesson_on_jax_matches_tensorflow_in_structure(jax_quick_run, 
     assert jax_metrics["environment"]["backend"] == "jax"
     assert tf_metrics["environment"]["backend"] == "tensorflow"
     assert structure(jax_metrics) == structure(tf_metrics)
-    assert {rung["xla"] for rung in jax_metrics["ladder"]} == {True}
+    # Keras compiles every model with XLA on JAX, but for the one with RandomTranslation,
+    # which opts out of XLA.
+    assert [rung["xla"] for rung in jax_metrics["ladder"]] == [True] * 5 + [False]
     assert jax_result.stderr == "", jax_result.stderr
-    assert (
-        jax_result.stdout.splitlines()[5].startswith("Keras ")
-        and " on jax " in (jax_result.stdout.splitlines()[5])
-    )
+    keras_line = next(line for line in jax_result.stdout.splitlines() if line.startswith("Keras "))
+    assert keras_line.endswith(" on jax")
     # The same lines in the same order; only the numbers differ.
     assert len(lines_without_numbers(jax_result.stdout)) == len(
         lines_without_numbers(tf_result.stdout)
@@ -62,7 +65,7 @@ def test_same_seed_same_numbers_on_jax(jax_quick_run, mnist_path, tmp_path):
     )
     assert result.returncode == 0, result.stderr[-2000:]
     first, second = load_metrics(first_dir), load_metrics(tmp_path)
-    for key in ("ladder", "fit_accuracy", "vanishing_gradient", "robustness", "calibration"):
+    for key in ("ladder", "overfitting", "vanishing_gradient", "robustness", "calibration"):
         assert first[key] == second[key], key
     for name in ("simple", "deep"):
         for key in ("test_accuracy", "test_loss", "confusion_matrix", "history"):

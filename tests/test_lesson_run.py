@@ -12,20 +12,22 @@ import sys
 import numpy as np
 import pytest
 
+from benchmarks.seed_results import RUNG_SETTINGS
 from conftest import ROOT, assert_clean_failure, assert_valid_png, load_metrics, run_lesson
 from mnist_lesson.architecture import changed_groups
-from mnist_lesson.benchmark_results import RUNG_SETTINGS
 
 EXPECTED_FIGURES = (
     "sample_digits.png",
     "confusion_matrix_simple.png",
     "confusion_matrix_deep.png",
+    "deep_network.png",
     "training_history.png",
     "ladder.png",
+    "overfitting.png",
     "vanishing_gradients.png",
     "simple_model_weights.png",
     "misclassified_deep.png",
-    "softmax_probabilities.png",
+    "softmax_scores.png",
     "shift_robustness.png",
     "own_handwriting_round_trip.png",
 )
@@ -52,19 +54,20 @@ def test_full_run_metrics_follow_the_schema(full_run):
     for name in ("simple", "deep"):
         model = metrics["models"][name]
         assert isinstance(model["test_accuracy"], float) and 0 < model["test_accuracy"] <= 1
-        assert isinstance(model["train_seconds"], float) and model["train_seconds"] > 0
         assert isinstance(model["epochs"], int) and model["epochs"] >= 1
         assert isinstance(model["parameters"], int) and model["parameters"] > 0
         matrix = np.array(model["confusion_matrix"])
         assert matrix.shape == (10, 10) and matrix.sum() == dataset["n_test"]
         assert np.trace(matrix) / matrix.sum() == pytest.approx(model["test_accuracy"], abs=1e-6)
-        assert len(model["history"]["val_accuracy"]) == model["epochs"]
+        assert len(model["history"]["val_categorical_accuracy"]) == model["epochs"]
     simple, deep = metrics["models"]["simple"], metrics["models"]["deep"]
     assert simple["parameters"] == 784 * 10 + 10 and simple["hidden_layers"] == []
     assert (simple["output_activation"], simple["loss"]) == ("sigmoid", "binary_crossentropy")
     assert (deep["hidden_activation"], deep["output_activation"]) == ("relu", "softmax")
     assert deep["loss"] == "categorical_crossentropy" and deep["hidden_layers"] == [512, 512]
-    assert deep["layers"] == ["Dense(512, relu)", "Dense(512, relu)", "Dense(10, softmax)"]
+    assert deep["layers"] == ["RandomTranslation(1 px)", "Flatten", "Dense(512, relu)",
+                              "Dense(512, relu)", "Dense(10, softmax)"]  # fmt: skip
+    assert deep["shift_pixels"] == 1 and simple["shift_pixels"] == 0
     environment = metrics["environment"]
     assert environment["backend"] == "tensorflow" and environment["keras"]
     assert environment["op_determinism"] is False  # a CPU: every kernel is deterministic
@@ -73,13 +76,21 @@ def test_full_run_metrics_follow_the_schema(full_run):
 def assert_ladder_is_paired(metrics: dict) -> list[dict]:
     """The ladder: the simple model first, the deep model last, each rung changing one group of
     settings, in the order the lesson tells; every rung with the same XLA setting; rungs of the
-    same shapes from the same initial weights."""
+    same shapes from the same initial weights; fixed and broken digits that add up to the gain,
+    with McNemar's p-value."""
+    from scipy.stats import binomtest
+
     ladder, models = metrics["ladder"], metrics["models"]
     n_test = metrics["dataset"]["n_test"]
     for rung in ladder:
         assert isinstance(rung["change"], str) and rung["change"]
         assert 0 < rung["validation_accuracy"] <= 1 and 0 < rung["test_accuracy"] <= 1
         assert all(key in rung for key in RUNG_SETTINGS)
+    for above, rung in zip(ladder, ladder[1:]):
+        gain = rung["test_accuracy"] - above["test_accuracy"]
+        assert (rung["fixed"] - rung["broken"]) / n_test == pytest.approx(gain, abs=1e-9)
+        total = rung["fixed"] + rung["broken"]
+        assert rung["p_value"] == pytest.approx(binomtest(rung["fixed"], total).pvalue)
     for rung, name in ((ladder[0], "simple"), (ladder[-1], "deep")):
         model = models[name]
         assert rung["model"] == name
@@ -87,6 +98,7 @@ def assert_ladder_is_paired(metrics: dict) -> list[dict]:
             key: model[key] for key in RUNG_SETTINGS
         }
         assert rung["test_accuracy"] == pytest.approx(model["test_accuracy"], abs=0.5 / n_test)
+        assert rung["loss_before_training"] == model["before_training"]["loss"]
     steps = [changed_groups(above, rung) for above, rung in zip(ladder, ladder[1:])]
     assert steps == [["output"], ["recipe"], ["hidden layers"], ["hidden activation"], ["shift"]]
     assert [rung["change"] for rung in ladder] == [
@@ -97,7 +109,10 @@ def assert_ladder_is_paired(metrics: dict) -> list[dict]:
         "ReLU instead of sigmoid",
         "digits shifted by up to 1 pixel in training",
     ]
-    assert len({rung["xla"] for rung in ladder}) == 1, "one XLA setting for every rung"
+    # One XLA setting for every rung but the shifted one: RandomTranslation opts out of XLA, and
+    # Keras then compiles none of that model (which matters on JAX, where XLA is the default).
+    assert len({rung["xla"] for rung in ladder[:-1]}) == 1
+    assert ladder[-1]["xla"] is False
     starts = [rung["initial_weights"] for rung in ladder]
     assert len(set(starts[:3])) == 1 and len(set(starts[3:])) == 1 and starts[0] != starts[3]
     return ladder
@@ -115,14 +130,15 @@ def test_the_full_ladder_is_paired(full_run):
 
 
 def test_every_model_is_checked_before_training(quick_run):
-    """Section 3's check: before the first step, a ten-way softmax scores about ln 10 and the
-    simple model's ten yes/no outputs about ln 2, as sections 4 and 5 say."""
+    """Before the first step, a ten-way softmax scores about ln 10 and the simple model's ten
+    yes/no outputs about ln 2, as sections 3 and 4 say."""
     result, output_dir = quick_run
     metrics = load_metrics(output_dir)
     simple, deep = metrics["models"]["simple"], metrics["models"]["deep"]
-    assert simple["before_training"]["val_loss"] == pytest.approx(math.log(2), abs=0.15)
-    assert deep["before_training"]["val_loss"] == pytest.approx(math.log(10), abs=0.15)
-    assert result.stdout.count("before training\n") == 2  # two trainings, each checked first
+    assert simple["before_training"]["loss"] == pytest.approx(math.log(2), abs=0.15)
+    assert simple["before_training"]["loss"] > math.log(2), "a little above it, as section 3 says"
+    assert deep["before_training"]["loss"] == pytest.approx(math.log(10), abs=0.15)
+    assert result.stdout.count("before training: validation loss") == 2
 
 
 @pytest.mark.slow
@@ -136,31 +152,43 @@ def test_section_8_measures_what_its_prose_says(full_run):
             values = np.array(measure[activation])
             assert len(values) == 6 and np.all(np.isfinite(values)) and np.all(values > 0)
     sigmoid_spread, relu_spread = np.array(spread["sigmoid"]), np.array(spread["relu"])
-    # "the spread shrinks layer after layer": every digit reaches the last layers alike
-    assert np.all(np.diff(sigmoid_spread) < 0) and sigmoid_spread[-1] / sigmoid_spread[0] < 1e-2
-    # "the layers near the output get the largest gradients, those near the input the smallest"
+    # "the spread shrinks about four times per layer"
+    ratios = sigmoid_spread[:-1] / sigmoid_spread[1:]
+    assert np.all((ratios > 3) & (ratios < 5)), ratios
+    # "the layers near the input, which see the differences, get the smallest gradients"
     sigmoid_norms = np.array(norms["sigmoid"])
     assert np.all(np.diff(sigmoid_norms) > 0) and sigmoid_norms[0] / sigmoid_norms[-1] < 1e-2
-    # "in the ReLU stack both shrink far less"
+    # "in the ReLU stack both shrink far less, though they shrink"
     relu_norms = np.array(norms["relu"])
     assert (relu_spread[-1] / relu_spread[0]) > 10 * (sigmoid_spread[-1] / sigmoid_spread[0])
-    assert relu_norms.max() / relu_norms.min() < 10
+    assert relu_spread[-1] < relu_spread[0] and relu_norms.max() / relu_norms.min() < 10
     accuracy = evidence["short_training"]["val_accuracy"]
-    assert len(accuracy["sigmoid"]) == len(accuracy["relu"]) == 2
-    assert max(accuracy["sigmoid"]) < 0.15  # "stays at chance, one digit in ten"
-    assert accuracy["relu"][-1] > 0.5  # "learns"
+    assert set(accuracy) == {"sigmoid", "relu", "sigmoid, scaled start"}
+    assert all(len(values) == 2 for values in accuracy.values())
+    assert max(accuracy["sigmoid"]) < 0.12  # "stays at chance, one digit in ten"
+    assert accuracy["relu"][-1] > 0.8  # "ReLU learns"
+    assert 0.5 < accuracy["sigmoid, scaled start"][-1] < accuracy["relu"][-1]
+    rates = evidence["short_training"]["learning_rates"]
+    best = json.loads((ROOT / "benchmarks" / "depth_seeds.json").read_text())
+    best = best["best_learning_rates"]["6"]
+    assert rates == {"sigmoid": best["sigmoid"]["sgd"], "relu": best["relu"]["sgd"],
+                     "sigmoid, scaled start": best["sigmoid_scaled_init"]["sgd"]}  # fmt: skip
 
 
 @pytest.mark.slow
-def test_training_and_validation_digits_measured_alike(full_run):
-    """Section 5's table: each model measured on both after training, the gap between them."""
+def test_overfitting_is_shown_and_cured(full_run):
     _, output_dir = full_run
-    table = load_metrics(output_dir)["fit_accuracy"]
-    assert set(table) == {"deep", "unshifted", "sigmoid_hidden"}
-    for row in table.values():
-        gap = row["training digits"] - row["validation digits"]
-        assert row["gap (points)"] == pytest.approx(100 * gap)
-        assert gap > 0, "a model does better on the digits it learned from"
+    runs = load_metrics(output_dir)["overfitting"]
+    assert set(runs) == {"unshifted", "shifted"}
+    for history in runs.values():
+        assert {"loss", "val_loss", "categorical_accuracy", "val_categorical_accuracy"} <= set(
+            history
+        )
+        assert len(history["loss"]) == 25
+    val_loss, loss = np.array(runs["unshifted"]["val_loss"]), np.array(runs["unshifted"]["loss"])
+    best = int(np.argmin(val_loss))
+    assert best < 20 and val_loss[-1] > 1.1 * val_loss[best] and loss[-1] < loss[best]
+    assert runs["shifted"]["val_loss"][-1] < val_loss[-1]
 
 
 @pytest.mark.slow
@@ -176,37 +204,22 @@ def test_shifted_digits_cost_what_section_10_says(full_run):
     for name in ("simple", "unshifted", "deep"):
         accuracy = robustness[name]
         assert all(a > b for a, b in zip(accuracy, accuracy[1:])), (name, accuracy)
-    assert_section_10_claims({name: [values] for name, values in robustness.items()})
-
-
-def assert_section_10_claims(robustness: dict[str, list[list[float]]]) -> None:
-    """Section 10's prose, on each run given (one list of accuracies per run and model)."""
-    for simple, unshifted, deep in zip(
-        robustness["simple"], robustness["unshifted"], robustness["deep"]
-    ):
-        # "far better at one and two pixels, and better at every shift measured"
-        assert all(d > u for d, u in zip(deep[1:], unshifted[1:]))
-        assert deep[1] - unshifted[1] > 0.01 and deep[2] - unshifted[2] > 0.05
-        # "beyond the shifts it trained on it still loses ground fast"
-        assert deep[2] - deep[4] > 0.2
-        # "the simple model loses most"
-        assert all(s < min(u, d) for s, u, d in zip(simple[1:], unshifted[1:], deep[1:]))
-
-
-def assert_section_9_claims(weight_pictures: dict[str, list[float]]) -> None:
-    """ "The darkest colours sit ... on pixels that few digits ink", on each run given."""
-    for strongest, drawn in zip(
-        weight_pictures["the tenth with the strongest weights"], weight_pictures["all pixels drawn"]
-    ):
-        assert strongest < drawn / 2
+    deep, unshifted = np.array(robustness["deep"]), np.array(robustness["unshifted"])
+    assert np.all(deep[1:] > unshifted[1:])
 
 
 @pytest.mark.slow
-def test_the_simple_models_strongest_weights_sit_where_few_digits_ink(full_run):
-    _, output_dir = full_run
+def test_the_weight_pictures_compare_the_optimizers(full_run):
+    result, output_dir = full_run
     pictures = load_metrics(output_dir)["weight_pictures"]
-    assert 0.05 <= pictures["the tenth with the strongest weights"] < pictures["all pixels drawn"]
-    assert_section_9_claims({key: [value] for key, value in pictures.items()})
+    adam, sgd = pictures["Adam (the simple model)"], pictures["plain SGD"]
+    assert adam["the tenth with the strongest weights"] < adam["all pixels drawn"] / 3
+    assert sgd["the tenth with the strongest weights"] > 2.5 * adam[
+        "the tenth with the strongest weights"]  # fmt: skip
+    accuracies = re.findall(r"^(Adam|plain SGD): validation accuracy ([\d.]+)%$", result.stdout,
+                            re.M)  # fmt: skip
+    assert len(accuracies) == 2
+    assert abs(float(accuracies[0][1]) - float(accuracies[1][1])) < 1.5, "about as well"
 
 
 @pytest.mark.slow
@@ -218,24 +231,10 @@ def test_calibration_is_measured(full_run):
     as_they_are = calibration["confidence"]["as they are"]
     assert as_they_are["right"] == pytest.approx(metrics["models"]["deep"]["test_accuracy"])
     assert as_they_are["calibration error"] == calibration["expected_calibration_error"]
-    assert 0 < as_they_are["wrong among them"] < as_they_are["top score >= 0.9"]
-    assert_section_11_claims(
-        {condition: {key: [value] for key, value in numbers.items()}
-         for condition, numbers in calibration["confidence"].items()}
-    )  # fmt: skip
-
-
-def assert_section_11_claims(confidence: dict[str, dict[str, list]]) -> None:
-    """Section 11's prose, on each run given."""
-    plain, moved = confidence["as they are"], confidence["moved by 3 pixels"]
-    for run in range(len(plain["right"])):
-        # "the mean top score and the share of right answers are close"
-        assert abs(plain["mean top score"][run] - plain["right"][run]) < 0.005
-        assert plain["calibration error"][run] < 0.01
-        # moved: "the mean top score is higher than its share of right answers, and more of
-        # its mistakes come with a top score of 0.9 or more"
-        assert moved["mean top score"][run] > moved["right"][run] + 0.01
-        assert moved["wrong among them"][run] > plain["wrong among them"][run]
+    assert 0 < as_they_are["wrong among them"] < as_they_are["top score at least"]
+    moved = calibration["confidence"]["moved by 3 pixels"]
+    assert moved["mean top score"] > moved["right"] + 0.03
+    assert moved["wrong among them"] > 5 * as_they_are["wrong among them"]
 
 
 @pytest.mark.slow
@@ -246,10 +245,10 @@ def test_most_confused_pairs_come_from_the_confusion_matrix(full_run):
     matrix = np.array(deep["confusion_matrix"])
     pairs = metrics["most_confused_pairs"]
     counts = [pair["times"] for pair in pairs]
-    assert counts == sorted(counts, reverse=True)
+    assert counts == sorted(counts, reverse=True) and len(pairs) == 8
     for pair in pairs:
-        assert pair["true digit"] != pair["predicted as"]
-        assert matrix[pair["true digit"], pair["predicted as"]] == pair["times"]
+        assert pair["true digit"] != pair["read as"]
+        assert matrix[pair["true digit"], pair["read as"]] == pair["times"]
     off_diagonal = matrix - np.diag(np.diag(matrix))
     assert counts[0] == off_diagonal.max() == deep["most_frequent_mistake"]["count"]
     mistake = deep["most_frequent_mistake"]
@@ -288,37 +287,43 @@ def test_full_run_writes_figures_and_reports(full_run):
     assert not list(output_dir.rglob(".*.part*")), "temporary files left behind"
 
 
-# A fresh Python, outside the project, with nothing of it on the path: plain Keras only.
+# A fresh Python, outside the project, with nothing of it on the path: plain Keras only. The
+# saved models were compiled by the lesson's own compile(): evaluate works as it loads.
 LOAD_IN_A_FRESH_PYTHON = """
 import json, sys
 import keras, numpy as np
 x_test, y_test = np.load(sys.argv[2]), np.load(sys.argv[3])
 model = keras.saving.load_model(sys.argv[1])
+loss, accuracy = model.evaluate(x_test, np.eye(10, dtype="float32")[y_test], verbose=0)
 print(json.dumps({"accuracy": float((model.predict(x_test, verbose=0).argmax(1) == y_test).mean()),
+                  "evaluated": float(accuracy), "loss": float(loss),
                   "project": any("mnist_lesson" in name for name in sys.modules)}))
 """
 
 
-def accuracy_in_a_fresh_python(model_path, mnist_path, tmp_path, count=None) -> dict:
+def accuracy_in_a_fresh_python(model_path, mnist_path, tmp_path, count=None, backend="tensorflow"):
     """The saved model's accuracy on the first ``count`` test digits (all by default), in a new
-    Python outside the project, on TensorFlow, Keras' default backend."""
+    Python outside the project, on ``backend``."""
     from mnist_lesson.data import load_mnist
 
     mnist = load_mnist(mnist_path)
-    np.save(tmp_path / "x.npy", mnist.x_test[:count].reshape(-1, 784).astype("float32") / 255.0)
+    images = mnist.x_test[:count, ..., np.newaxis].astype("float32") / 255.0
+    np.save(tmp_path / "x.npy", images)
     np.save(tmp_path / "y.npy", mnist.y_test[:count])
     result = subprocess.run(
         [sys.executable, "-c", LOAD_IN_A_FRESH_PYTHON, model_path, tmp_path / "x.npy",
          tmp_path / "y.npy"],
         cwd=tmp_path, capture_output=True, text=True, timeout=300,
-        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "KERAS_BACKEND": "tensorflow"},
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "KERAS_BACKEND": backend},
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 @pytest.mark.slow
-def test_saved_models_load_with_plain_keras_and_score_as_in_the_run(full_run, mnist_path, tmp_path):
+def test_saved_models_load_with_plain_keras_and_evaluate_as_in_the_run(
+    full_run, mnist_path, tmp_path
+):
     _, output_dir = full_run
     metrics = load_metrics(output_dir)
     for name in ("simple", "deep"):
@@ -327,6 +332,8 @@ def test_saved_models_load_with_plain_keras_and_score_as_in_the_run(full_run, mn
         )
         assert loaded["project"] is False
         assert loaded["accuracy"] == pytest.approx(metrics["models"][name]["test_accuracy"])
+        assert loaded["evaluated"] == pytest.approx(metrics["models"][name]["test_accuracy"])
+        assert loaded["loss"] == pytest.approx(metrics["models"][name]["test_loss"], rel=1e-4)
 
 
 @pytest.mark.slow
@@ -468,53 +475,63 @@ def test_invalid_options_are_one_line(args, complaint):
 
 def test_redirected_log_is_plain_text(quick_run):
     """stdout is a pipe here, as in CI, tee or nohup: plain lines, no escape codes, no
-    backspaces or carriage returns, and no step count past its total."""
+    backspaces or carriage returns; Keras' own line per epoch (verbose=2)."""
     result, _ = quick_run
     for stream in (result.stdout, result.stderr):
         assert not re.search(r"[\x1b\x08\r]", stream), repr(stream[:500])
     assert result.stderr == "", result.stderr
-    epoch_lines = re.findall(r"^epoch (\d+)/(\d+) \(\d+\.\d s\)$", result.stdout, re.M)
-    # the simple recipe's 6 epochs, the deep recipe's 5
-    assert len(epoch_lines) == 11, epoch_lines
-    model_lines = re.findall(r"^  (\w+) +loss [\d.]+  accuracy [\d.]+ +\| validation loss [\d.]+"
-                             r"  accuracy [\d.]+$", result.stdout, re.M)  # fmt: skip
-    assert len(model_lines) == 2 * 6 + 4 * 5  # the simple model and its twin; the deep four
-    for done, total in re.findall(r"\b(\d+)/(\d+)\b", result.stdout):
-        assert int(done) <= int(total)
+    epochs = re.findall(r"^Epoch (\d+)/(\d+)$", result.stdout, re.M)
+    assert [total for _, total in epochs] == ["6"] * 6 + ["5"] * 5  # the two models of Part 1
+    keras_lines = re.findall(r"^\d+/\d+ - \d+s - \d+ms/step - categorical_accuracy: [\d.]+ - "
+                             r"loss: [\d.]+ - val_categorical_accuracy: [\d.]+ - val_loss: "
+                             r"[\d.]+$", result.stdout, re.M)  # fmt: skip
+    assert len(keras_lines) == 11
 
 
-def test_models_side_by_side_log_one_line_each():
-    from mnist_lesson.training_log import format_lines, per_model
-
-    alone = {"accuracy": 0.9, "loss": 0.3, "val_accuracy": 0.91, "val_loss": 0.28}
-    assert per_model(alone, ["simple"]) == {"simple": alone}
-    pair = {
-        "loss": 0.7, "deep_accuracy": 0.93, "deep_loss": 0.2, "sigmoid_accuracy": 0.85,
-        "sigmoid_loss": 0.5, "val_loss": 0.2, "val_deep_accuracy": 0.97, "val_deep_loss": 0.1,
-        "val_sigmoid_accuracy": 0.96, "val_sigmoid_loss": 0.15,
-    }  # fmt: skip
-    split = per_model(pair, ["deep", "sigmoid"])
-    assert split["sigmoid"] == {"loss": 0.5, "accuracy": 0.85, "val_loss": 0.15,
-                                "val_accuracy": 0.96}  # fmt: skip
-    assert format_lines(split) == [
-        "  deep     loss 0.2000  accuracy 0.9300  | validation loss 0.1000  accuracy 0.9700",
-        "  sigmoid  loss 0.5000  accuracy 0.8500  | validation loss 0.1500  accuracy 0.9600",
-    ]
+def test_the_lesson_prints_no_timings_of_its_own(quick_run):
+    """Only Keras' per-epoch lines show a time: the lesson's own lines carry none."""
+    result, _ = quick_run
+    timed = [line for line in result.stdout.splitlines()
+             if re.search(r"\d+\.\d+ ?s\b|\d+ s\b|\d+ ?ms\b|\bseconds?\b", line)]  # fmt: skip
+    assert timed and all(re.match(r"^\d+/\d+ - \d+s - \d+ms/step - ", line) for line in timed)
 
 
-def test_live_progress_in_a_terminal_never_counts_past_the_total(monkeypatch, capsys):
-    from mnist_lesson.training_log import training_log
+def markdown_headings() -> list[str]:
+    """The lesson's part and section headings, as its markdown cells write them."""
+    import jupytext
 
-    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
-    log = training_log(["deep"], {"loss": 2.3, "accuracy": 0.1})
-    log.set_params({"epochs": 1, "steps": 215})
-    log.on_epoch_begin(0)
-    for step in range(19, 220, 20):  # steps_per_execution=20: 20, 40, ..., 220 of 215
-        log.on_train_batch_end(step)
-    log.on_epoch_end(0, {"loss": 0.5, "accuracy": 0.9})
-    counts = [(int(a), int(b)) for a, b in re.findall(r"(\d+)/(\d+)", capsys.readouterr().out)]
-    assert (215, 215) in counts
-    assert all(done <= total for done, total in counts), counts
+    from conftest import LESSON
+
+    headings = []
+    for cell in jupytext.read(LESSON).cells:
+        if cell.cell_type == "markdown":
+            headings += [line.lstrip("#").strip() for line in cell.source.splitlines()
+                         if re.match(r"^#{1,2} (Part \d|\d+\.|Recap)", line)]  # fmt: skip
+    return headings
+
+
+def test_in_a_terminal_each_section_starts_with_its_heading(quick_run):
+    """A script user can find "section 8": every part's and section's heading is printed, in
+    order and as the notebook writes it, before that section's output; each table is titled."""
+    result, _ = quick_run
+    lines = result.stdout.splitlines()
+    printed = [line for line, rule in zip(lines, lines[1:])
+               if rule and set(rule) <= {"=", "-"} and len(rule) == len(line)]  # fmt: skip
+    assert printed == markdown_headings()
+    assert lines[0:3] == ["", "Part 1: The basics", "=================="]
+    from conftest import LESSON
+
+    titles = [line for before, line in zip(lines, lines[1:]) if not before and line.endswith(":")]
+    assert len(titles) == LESSON.read_text().count("reports.show_table(") >= 9
+    assert "The ladder, test accuracy:" in lines
+
+
+def test_the_ladder_table_has_at_most_seven_columns(quick_run):
+    result, _ = quick_run
+    lines = result.stdout.splitlines()
+    header = lines[lines.index("The ladder, test accuracy:") + 1]
+    assert header.split() == ["change", "test", "accuracy", "gain", "(points)", "gain", "over",
+                              "seeds", "(points)"]  # fmt: skip
 
 
 @pytest.mark.slow

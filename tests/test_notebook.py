@@ -46,7 +46,7 @@ def test_committed_notebook_carries_outputs_of_a_full_run():
     # What a reader's own run shows: MNIST from Keras' folder, no path of a developer's machine.
     assert "source: ~/.keras/datasets/mnist.npz (standard MNIST)" in text
     assert "shared" not in text and "/root" not in text and "/home/" not in text
-    assert "fit on 55000, validate on 5000, test on 10000 digits" in text
+    assert "train on 55000, validate on 5000, test on 10000 digits" in text
     assert all(cell.execution_count for cell in code_cells), "every code cell was run, in order"
     counts = [cell.execution_count for cell in code_cells]
     assert counts == sorted(counts)
@@ -64,15 +64,16 @@ def notebook_text(notebook) -> str:
 
 
 def test_the_committed_notebook_shows_what_the_lesson_promises():
-    """The untrained check, the unshifted sibling beside the deep model under shifts, the
+    """The untrained checks, the unshifted rung beside the deep model under shifts, the
     calibration, and its accuracies inside the ranges the lesson and the README quote."""
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     text = notebook_text(notebook)
-    assert not re.search(r"\x1b\[", text), "no terminal escape codes in a notebook"
-    assert text.count("before training") == 2  # both trainings, each checked first
-    assert re.search(r"^  deep +\| validation loss 2\.[23]\d+", text, re.M)  # about ln 10
-    shift_tables = [t for t in text.split("\n\n") if "0 px" in t and "unshifted" in t]
-    assert shift_tables, "the shift table has the unshifted sibling beside the deep model"
+    streams = "".join(o.get("text", "") for c in notebook.cells for o in c.get("outputs", []))
+    assert not re.search(r"\x1b\[", streams), "no terminal escape codes in printed text"
+    assert streams.count("before training: validation loss") == 2  # both models, checked first
+    assert re.search(r"^before training: validation loss 0\.[67]\d+$", streams, re.M)  # ln 2
+    assert re.search(r"^before training: validation loss 2\.[23]\d+$", streams, re.M)  # ln 10
+    assert "Test accuracy on moved digits" in text and "unshifted" in text
     assert "calibration error" in text and "moved by 3 pixels" in text
     seeds = json.loads((ROOT / "benchmarks" / "ladder_seeds.json").read_text())
     assert seeds["seeds"][0] == 42
@@ -84,7 +85,9 @@ def test_the_committed_notebook_shows_what_the_lesson_promises():
 
 def test_no_cell_of_the_committed_notebook_shows_a_stray_value():
     """A cell's last expression is shown under it: only the drawing pad is meant to be (a
-    figure cell ending in a call that returns a path would show that path)."""
+    figure cell ending in a call that returns a path would show that path). No output is
+    empty, no table wider than 8 columns, no memory address, no warning, no timing of the
+    lesson's own."""
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     results = [(index, output) for index, cell in enumerate(notebook.cells)
                if cell.cell_type == "code" for output in cell.outputs
@@ -95,9 +98,23 @@ def test_no_cell_of_the_committed_notebook_shows_a_stray_value():
         "drawing_pad  # in a notebook, the pad itself is this cell's output"
     )
     assert "digit-pad" in output.data["text/html"]
-    streams = "".join(output.get("text", "") for cell in notebook.cells if cell.cell_type == "code"
-                      for output in cell.outputs)  # fmt: skip
+    outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
+    for o in outputs:
+        shown = o.get("text", "") + "".join(str(value) for value in o.get("data", {}).values())
+        assert shown.strip(), "an empty output"
+        assert " at 0x" not in shown, "a memory address"
+        assert o.get("name") != "stderr", o.get("text")
+    streams = "".join(o.get("text", "") for o in outputs)
     assert "PosixPath" not in streams and "warning" not in streams.lower()
+    tables = [o.data["text/html"] for o in outputs
+              if "<table" in o.get("data", {}).get("text/html", "") and "digit-pad" not in
+              o.data["text/html"] and "<caption" in o.data["text/html"]]  # fmt: skip
+    assert len(tables) >= 9
+    for table in tables:
+        header = re.search(r"<thead>.*?</tr>", table, re.S).group(0)
+        assert header.count("<th") <= 9, "at most 8 columns beside the index"
+    timed = [line for line in streams.splitlines() if re.search(r"\d+\.\d+ ?s\b", line)]
+    assert not timed, timed
 
 
 @pytest.mark.slow

@@ -1,6 +1,6 @@
-"""Same seed, same numbers, on every backend, with Keras' documented settings only: no op
-determinism needed on a CPU, no private switch, and the models the lesson trains together
-start from the same weights and see the same batches."""
+"""Same seed, same numbers, on every backend, with Keras' documented settings only; models
+paired by the seed, as the lesson pairs its rungs; and the lesson's numbers are what its models
+score when trained alone, one ``fit`` each."""
 
 from __future__ import annotations
 
@@ -11,50 +11,56 @@ import sys
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, load_metrics
 
-# Trains two small models the way the lesson's train() does (a shift in front of one, the seed
-# set before building and before fitting) and prints the fingerprint of their final weights.
+# Trains small models the way the lesson does (the seed set before building and before fit,
+# one fit per model) and prints fingerprints of their weights.
 TRAIN = """
-import json, sys
+import json, random, sys
 from mnist_lesson.keras_setup import import_keras_quietly, make_reproducible
 keras = import_keras_quietly()
 import numpy as np
 from keras import layers
 from mnist_lesson.architecture import weights_fingerprint
-from mnist_lesson.augmentation import RandomShift
 
 seed = int(sys.argv[1])
 op_determinism = make_reproducible(seed)
-x = np.random.default_rng(0).random((1000, 784), dtype=np.float32)
+x = np.random.default_rng(0).random((1000, 28, 28, 1), dtype=np.float32)
 y = np.eye(10, dtype="float32")[np.arange(1000) % 10]
 
-def model(name):
+def model(shift=False):
     keras.utils.set_random_seed(seed)
-    return keras.Sequential([keras.Input((784,)), layers.Dense(64, activation="relu"),
-                             layers.Dense(10, activation="softmax")], name=name)
+    moved = [layers.RandomTranslation(1 / 28, 1 / 28, fill_mode="constant", seed=seed)]
+    return keras.Sequential([keras.Input((28, 28, 1)), *(moved if shift else []),
+                             layers.Flatten(), layers.Dense(64, activation="relu"),
+                             layers.Dense(10, activation="softmax")])
 
-def train(models, shifted=()):
-    pixels = keras.Input((784,))
-    moved = RandomShift(1, seed=seed)(pixels)
-    together = keras.Model(pixels, {n: m(moved if n in shifted else pixels)
-                                    for n, m in models.items()})
-    together.compile(optimizer="adam", loss={n: "categorical_crossentropy" for n in models},
-                     steps_per_execution=2)
+def other_cells():
+    # random draws of every kind, as other cells would make them
+    random.random(), np.random.random(), keras.random.uniform((1,))
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+        tf.random.uniform((1,))
+
+def train(m):
+    m.compile(optimizer="adam", loss="categorical_crossentropy")
     keras.utils.set_random_seed(seed)
-    together.fit(x, {n: y for n in models}, batch_size=100, epochs=2, verbose=0)
-    return bool(together.jit_compile)
+    m.fit(x, y, batch_size=100, epochs=2, verbose=0)
+    return m
 
-alone, with_shift = model("alone"), model("with_shift")
-start = weights_fingerprint(alone)
-xla = train({"alone": alone})
-side_a, side_b = model("side_a"), model("side_b")
-train({"side_a": side_a, "side_b": side_b}, shifted={"side_b"})
+plain, shifted = model(), model(shift=True)
+starts = [weights_fingerprint(plain), weights_fingerprint(shifted)]
+other_cells()
+train(plain)
+again = model()
+other_cells()
+train(again)
+train(shifted)
 print(json.dumps({
-    "backend": keras.backend.backend(), "xla": xla, "op_determinism": op_determinism,
-    "same_start": start == weights_fingerprint(model("fresh")),
-    "alone": weights_fingerprint(alone), "side_a": weights_fingerprint(side_a),
-    "side_b": weights_fingerprint(side_b),
+    "backend": keras.backend.backend(), "xla": bool(plain.jit_compile),
+    "op_determinism": op_determinism, "same_start": starts[0] == starts[1],
+    "plain": weights_fingerprint(plain), "again": weights_fingerprint(again),
+"shifted": weights_fingerprint(shifted),
 }))
 """
 
@@ -79,78 +85,59 @@ def test_same_seed_same_weights_and_pairing_by_seed(backend):
     assert first["xla"] is (backend == "jax")
     assert first["op_determinism"] is False  # a CPU: nothing to turn on
     assert first == again, "same seed, same numbers"
-    assert first["alone"] != other["alone"], "another seed, other numbers"
-    # Built after the same seed: the same initial weights. Trained from the same seed: the
-    # same batches, so a model trained alone ends exactly as its twin trained side by side.
+    assert first["plain"] != other["plain"], "another seed, other numbers"
+    # The seed before building: the same starting weights, with or without the shift in front.
     assert first["same_start"] is True
-    assert first["side_a"] == first["alone"]
-    assert first["side_b"] != first["alone"], "the shift changes what the shifted twin learns"
+    # The seed before fit: the same batches, whatever random draws ran in between.
+    assert first["again"] == first["plain"]
+    assert first["shifted"] != first["plain"], "the shift changes what the model learns"
 
 
-def lesson_training_code() -> str:
-    """The lesson's own cell that defines its recipes and train(), as the lesson runs it."""
-    import jupytext
-
-    from conftest import LESSON
-
-    cells = [cell.source for cell in jupytext.read(LESSON).cells if cell.cell_type == "code"]
-    (cell,) = [source for source in cells if "\ndef train(" in source]
-    return cell
-
-
-# Runs the lesson's train() (its cell, passed in as argv[1]) on a small set.
-LESSON_TRAIN = """
-import json, math, random, sys, time
-from types import SimpleNamespace
-from mnist_lesson.keras_setup import import_keras_quietly
-keras = import_keras_quietly()
+# The lesson's rungs trained alone, as the benchmark trains them (recipe_search.py), on the
+# lesson's --quick digits: the same numbers as the lesson's own run, seed for seed.
+SOLO = """
+import json, sys
+sys.path.insert(0, "benchmarks")
 import numpy as np
-from keras import layers
-from mnist_lesson.architecture import weights_fingerprint
-from mnist_lesson.augmentation import RandomShift
-from mnist_lesson.training_log import per_model, training_log
+from mnist_lesson.keras_setup import import_keras_quietly
+import_keras_quietly()
+from mnist_lesson.data import load_mnist
+from recipe_search import LESSON, train_and_evaluate
 
-rng = np.random.default_rng(0)
-x = keras.ops.convert_to_tensor(rng.random((600, 784), dtype=np.float32))
-y = keras.ops.convert_to_tensor(np.eye(10, dtype="float32")[np.arange(600) % 10])
-settings = SimpleNamespace(seed=3, simple_epochs=2, deep_epochs=2, batch_size=100)
-namespace = {"settings": settings, "math": math, "time": time, "keras": keras, "np": np,
-             "RandomShift": RandomShift, "weights_fingerprint": weights_fingerprint,
-             "per_model": per_model, "training_log": training_log,
-             "x_fit": x[:500], "y_fit": y[:500], "x_val": x[500:], "y_val": y[500:]}
-exec(sys.argv[1], namespace)
-train, recipe = namespace["train"], namespace["deep_recipe"]
-
-def model(name):
-    keras.utils.set_random_seed(settings.seed)
-    return keras.Sequential([keras.Input((784,)), layers.Dense(32, activation="relu"),
-                             layers.Dense(10, activation="softmax")], name=name)
-
-alone = train({"alone": model("alone")}, "categorical_crossentropy", recipe)["alone"]
-twins = {"twin": model("twin"), "shifted": model("shifted"), "other": model("other")}
-random.random(), np.random.random(), keras.random.uniform((1,))  # as other cells would
-together = train(twins, "categorical_crossentropy", recipe, shifted={"shifted"})
-print(json.dumps({
-    "same_start": alone["initial_weights"] == together["twin"]["initial_weights"]
-                  == together["shifted"]["initial_weights"],
-    "twins_alike": weights_fingerprint(twins["twin"]) == weights_fingerprint(twins["other"]),
-    "alone_as_twin": alone["history"] == together["twin"]["history"],
-    "shift_differs": together["shifted"]["history"] != together["twin"]["history"],
-}))
+mnist = load_mnist(sys.argv[1])
+x = mnist.x_train[:3000, ..., np.newaxis].astype("float32") / 255
+digits = mnist.y_train[:3000]
+targets = np.eye(10, dtype="float32")
+data = {"x_fit": x[:2750], "y_fit": targets[digits[:2750]], "x_val": x[2750:],
+        "y_val": targets[digits[2750:]], "val_digits": digits[2750:],
+        "x_test": mnist.x_test[:1000, ..., np.newaxis].astype("float32") / 255,
+        "test_digits": mnist.y_test[:1000]}
+softmax = LESSON["simple"] | {"output": "softmax", "loss": "categorical_crossentropy"}
+recipes = {"simple": LESSON["simple"], "softmax": softmax,
+           "softmax_deep_recipe": softmax | {"epochs": LESSON["deep"]["epochs"],
+                                             "learning_rate": LESSON["deep"]["learning_rate"]},
+           "sigmoid_hidden": LESSON["sigmoid_hidden"], "unshifted": LESSON["relu_hidden"],
+           "deep": LESSON["deep"]}
+print(json.dumps({name: train_and_evaluate(recipe, data, int(sys.argv[2]))
+                  for name, recipe in recipes.items()}))
 """
 
 
 @pytest.mark.parametrize("backend", ["tensorflow", "jax"])
-def test_the_lessons_train_pairs_its_models(backend):
-    """The lesson's train(): models built after the seed start alike, and a model trained alone
-    ends exactly as its twin trained side by side with others, whatever ran in between, so the
-    ladder's rungs see the same batches in the same order however they are trained."""
-    pytest.importorskip(backend)
+def test_the_lessons_numbers_are_its_models_trained_alone(
+    backend, quick_run, jax_quick_run, mnist_path
+):
+    """One fit per model: every rung of the lesson's quick run scores exactly what the same
+    model scores trained alone by the benchmarks' code, on both backends."""
+    _, output_dir = quick_run if backend == "tensorflow" else jax_quick_run
+    metrics = load_metrics(output_dir)
     result = subprocess.run(
-        [sys.executable, "-c", LESSON_TRAIN, lesson_training_code()], cwd=ROOT,
-        capture_output=True, text=True, timeout=300, env={**os.environ, "KERAS_BACKEND": backend},
+        [sys.executable, "-c", SOLO, str(mnist_path), str(metrics["seed"])], cwd=ROOT,
+        capture_output=True, text=True, timeout=600, env={**os.environ, "KERAS_BACKEND": backend},
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
-    assert json.loads(result.stdout.strip().splitlines()[-1]) == {
-        "same_start": True, "twins_alike": True, "alone_as_twin": True, "shift_differs": True
-    }  # fmt: skip
+    alone = json.loads(result.stdout.strip().splitlines()[-1])
+    for rung in metrics["ladder"]:
+        solo = alone[rung["model"]]
+        assert rung["test_accuracy"] == solo["test_accuracy"], rung["model"]
+        assert rung["validation_accuracy"] == solo["validation_accuracy"], rung["model"]

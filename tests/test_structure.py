@@ -118,8 +118,9 @@ def test_the_notebook_alone_says_in_one_line_what_it_needs(tmp_path):
 
 
 PROJECT_CODE = sorted(
-    [ROOT / "mnist_classification.py", ROOT / "predict_digits.py", *PACKAGE.glob("*.py"),
-     *(ROOT / "benchmarks").glob("*.py")]
+    [ROOT / "mnist_classification.py", ROOT / "predict_digits.py", ROOT / "exercises.py",
+     ROOT / "exercises_solutions.py", *PACKAGE.glob("*.py"), *(ROOT / "handwriting").glob("*.py"),
+     *(ROOT / "mnist_exercises").glob("*.py"), *(ROOT / "benchmarks").glob("*.py")]
 )  # fmt: skip
 
 
@@ -171,11 +172,30 @@ def test_the_private_api_check_finds_what_it_looks_for(tmp_path):
     ]  # fmt: skip
 
 
-def lesson_markdown() -> str:
+def lesson_cells() -> list:
     import jupytext
 
-    notebook = jupytext.read(LESSON)
-    return "\n\n".join(cell.source for cell in notebook.cells if cell.cell_type == "markdown")
+    return jupytext.read(LESSON).cells
+
+
+def lesson_markdown() -> str:
+    return "\n\n".join(cell.source for cell in lesson_cells() if cell.cell_type == "markdown")
+
+
+def part_1_cells() -> list:
+    cells = lesson_cells()
+    start = next(i for i, c in enumerate(cells) if c.source.startswith("# Part 1: The basics"))
+    end = next(i for i, c in enumerate(cells) if c.source.startswith("# Part 2: The experiments"))
+    return cells[start:end]
+
+
+def test_the_lesson_has_three_parts_a_recap_and_what_to_try_next():
+    headings = [line for line in lesson_markdown().splitlines() if line.startswith("#")]
+    top = [heading for heading in headings if heading.startswith("# ")]
+    assert top == ["# Classifying handwritten digits with neural networks",
+                   "# Part 1: The basics", "# Part 2: The experiments", "# Part 3: Using it",
+                   "# Recap"]  # fmt: skip
+    assert headings[-1] == "## What to try next"
 
 
 def test_the_lessons_prose_is_about_networks_not_machinery():
@@ -183,34 +203,121 @@ def test_the_lessons_prose_is_about_networks_not_machinery():
     for word in ("XLA", "jit_compile", "steps_per_execution", "_get_logits", "keras/src",
                  "keras.src", "tensorflow.python", "tf.function"):  # fmt: skip
         assert word not in text, word
-    words = len(text.split())
-    assert words <= 3_200, f"{words} words of prose"
+
+
+def test_the_basics_are_short():
+    """The introduction and Part 1: at most 1,300 words of prose."""
+    text = lesson_markdown()
+    basics = text[: text.index("# Part 2: The experiments")]
+    words = len(basics.split())
+    assert words <= 1_300, f"{words} words of prose before Part 2"
+
+
+def test_the_basics_are_plain_keras_a_learner_can_repeat():
+    """Each model of Part 1 is a keras.Sequential, compiled and fitted (with validation data)
+    in the lesson's own cells, with no function of the lesson's around compile or fit."""
+    code = [cell.source for cell in part_1_cells() if cell.cell_type == "code"]
+    joined = "\n".join(code)
+    for model in ("simple_model", "deep_model"):
+        assert f"{model} = keras.Sequential(" in joined
+        assert f"{model}.compile(" in joined
+        assert re.search(rf"{model}\.fit\([^)]*validation_data=\(x_val, y_val\)", joined, re.S)
+        assert f"{model}.evaluate(x_test, y_test" in joined
+    definitions = [line for line in joined.splitlines() if line.startswith(("def ", "class "))]
+    assert definitions == ["def recipe(schedule, epochs) -> dict:"], definitions
+    first_training = next(source for source in code if ".fit(" in source)
+    assert len(first_training.splitlines()) <= 15, first_training
+
+
+def test_the_first_test_accuracy_comes_within_the_first_third_of_the_cells():
+    cells = lesson_cells()
+    first = next(i for i, c in enumerate(cells) if c.cell_type == "code"
+                 and ".evaluate(x_test" in c.source)  # fmt: skip
+    assert first < len(cells) / 3, (first, len(cells))
+
+
+def test_pairing_is_explained_in_two_sentences():
+    text = " ".join(lesson_markdown().split())
+    assert "the same seed before building gives the same starting weights" in text
+    assert "the same seed before `fit` gives every model the same batches" in text
+
+
+def test_the_recap_has_five_to_eight_sentences_and_the_list_points_at_the_exercises():
+    text = lesson_markdown()
+    recap = text[text.index("# Recap") + len("# Recap") : text.index("## What to try next")]
+    sentences = re.findall(r"[^.!?]+[.!?](?:\s|$)", " ".join(recap.split()))
+    assert 5 <= len(sentences) <= 8, sentences
+    items = [line for line in text[text.index("## What to try next"):].splitlines()
+             if line.startswith("- ")]  # fmt: skip
+    assert len(items) >= 4
+    assert "exercises.ipynb" in text[text.index("## What to try next") :]
+
+
+def test_the_helpers_are_small():
+    lines = sum(len(path.read_text().splitlines()) for path in PACKAGE.glob("*.py"))
+    assert lines <= 2_000, f"{lines} lines of Python in mnist_lesson/"
+
+
+def test_the_helpers_ask_keras_rather_than_read_names():
+    """Layers are recognised with isinstance, losses looked up with keras.losses.get."""
+    for path in [*PACKAGE.glob("*.py"), *(ROOT / "handwriting").glob("*.py")]:
+        text = path.read_text()
+        assert '__name__ == "Dense"' not in text, path.name
+        assert "getattr(keras.losses" not in text, path.name
 
 
 # Each term a beginner needs, with the forms it takes: its first use in the prose is where it
 # is defined, in bold.
 TERMS = {
+    "pixel": r"pixels?",
+    "backend": r"backends?",
+    "channel": r"channels?",
+    "validation set": r"validation",
+    "target": r"targets?",
+    "layer": r"layers?",
+    "unit": r"units?",
+    "weight": r"weights?",
+    "bias": r"bias(?:es)?",
     "logits": r"logits?",
-    "epoch": r"epochs?",
+    "sigmoid": r"sigmoid",
+    "logistic regression": r"logistic regressions?",
+    "seed": r"seeds?",
     "batch": r"batch(?:es)?",
     "step": r"steps?",
-    "gradient": r"gradients?",
     "loss": r"loss(?:es)?",
+    "gradient": r"gradients?",
+    "optimizer": r"optimi[sz]ers?",
+    "learning rate": r"learning rates?",
+    "epoch": r"epochs?",
     "accuracy": r"accurac(?:y|ies)",
-    "validation set": r"validation",
-    "overfitting": r"overfitting",
+    "confusion matrix": r"confusion matri(?:x|ces)",
     "precision": r"precision",
     "recall": r"recall",
-    "calibration": r"calibration|calibrated",
-    "softmax": r"softmax",
-    "sigmoid": r"sigmoid",
+    "F1": r"F1(?:-score)?",
+    "support": r"support",
+    "macro avg": r"macro avg",
+    "weighted avg": r"weighted avg",
+    "hidden layer": r"hidden layers?",
     "ReLU": r"ReLU",
+    "softmax": r"softmax",
+    "overfitting": r"overfitting",
+    "ladder": r"ladder",
+    "paired": r"paired|pairing",
+    "p-value": r"p-values?",
+    "generalisation gap": r"generali[sz]ation gap",
+    "backpropagation": r"backpropagation",
+    "gradient norm": r"gradient norms?",
+    "stochastic gradient descent": r"stochastic gradient descent",
+    "calibration": r"calibration|calibrated",
+    "saliency": r"saliency",
+    "convolution": r"convolutions?|convolutional",
 }
 
 
 @pytest.mark.parametrize("term", TERMS)
 def test_every_term_is_defined_where_it_is_first_used(term):
-    text = lesson_markdown()
+    """Headings name a topic; the prose under them defines its terms."""
+    text = "\n".join(line for line in lesson_markdown().splitlines() if not line.startswith("#"))
     first = re.search(rf"(\*\*)?\b(?:{TERMS[term]})\b", text, re.I)
     assert first, f"{term} is never used"
     context = text[first.start() - 80 : first.end() + 20]

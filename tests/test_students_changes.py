@@ -22,8 +22,7 @@ DEEP_MODEL = re.search(
 CONVNET = """\
 deep_model = keras.Sequential(
     [
-        keras.Input(shape=(784,)),
-        layers.Reshape((28, 28, 1)),
+        keras.Input(shape=(28, 28, 1)),
         layers.Conv2D(16, 3, activation="relu"),
         layers.MaxPooling2D(),
         layers.Flatten(),
@@ -32,8 +31,7 @@ deep_model = keras.Sequential(
     name="deep",
 )
 """
-CONVNET_LAYERS = ["Reshape(28x28x1)", "Conv2D(16, 3x3, relu)", "MaxPooling2D(2x2)", "Flatten",
-                  "Dense(10, softmax)"]  # fmt: skip
+CONVNET_LAYERS = ["Conv2D(16, 3x3, relu)", "MaxPooling2D(2x2)", "Flatten", "Dense(10, softmax)"]
 
 
 def changed_lesson(folder, old: str, new: str):
@@ -65,12 +63,17 @@ def test_a_convnet_as_the_deep_model_runs_to_the_end(mnist_path, tmp_path):
     assert deep["test_accuracy"] > 0.5
     assert "robustness" in metrics and "vanishing_gradient" in metrics  # it went on to the end
     # The student's model shows as what it is, in metrics.json and in the ladder.
-    assert deep["layers"] == CONVNET_LAYERS and deep["hidden_layers"] == CONVNET_LAYERS[:-1]
+    assert deep["layers"] == CONVNET_LAYERS and deep["hidden_layers"] == CONVNET_LAYERS[:2]
     rung = metrics["ladder"][-1]
-    assert rung["model"] == "deep" and rung["hidden_layers"] == CONVNET_LAYERS[:-1]
+    assert rung["model"] == "deep" and rung["hidden_layers"] == CONVNET_LAYERS[:2]
     assert rung["change"] == "a model of its own: " + ", ".join(CONVNET_LAYERS)
     assert rung["change"] in result.stdout
-    assert rung["hidden_activation"] == "relu" and rung["shift_pixels"] == 1
+    assert rung["hidden_activation"] == "relu" and rung["shift_pixels"] == 0
+    # The network picture, drawn for stacks of Dense layers, steps aside in one line.
+    picture = [line for line in result.stdout.splitlines() if "network picture" in line]
+    assert picture == ["no network picture for this model: it draws stacks of Dense layers, "
+                       "and this one has a Conv2D"]  # fmt: skip
+    assert not (output_dir / "deep_network.png").exists()
     # It trains as every other rung does, with the XLA setting Keras chose for them all.
     assert {r["xla"] for r in metrics["ladder"]} == {rung["xla"]}
     assert (output_dir / "models" / "deep.keras").stat().st_size > 0
