@@ -43,8 +43,8 @@ from browser import (  # noqa: E402
     offline,
     stroke,
 )
+from handwriting.drawing_pad import DrawingPad  # noqa: E402
 from mnist_lesson.data import load_mnist  # noqa: E402
-from mnist_lesson.drawing_pad import DrawingPad  # noqa: E402
 from mnist_lesson.errors import UserError  # noqa: E402
 from mnist_lesson.keras_setup import cpu_name, import_keras_quietly  # noqa: E402
 
@@ -159,7 +159,8 @@ def measure(
     models = {names[0]: {"largest_output_difference": main["outputs"],
                          "same_answer": main["same_answer"]}}  # fmt: skip
     if compare is not None:
-        ours, theirs = seen["models"][names[1]]["outputs"], np.asarray(compare(x))
+        theirs = np.asarray(compare(x.reshape((-1, *compare.input_shape[1:]))))
+        ours = seen["models"][names[1]]["outputs"]
         models[names[1]] = {
             "largest_output_difference": float(np.abs(ours - theirs).max()),
             "same_answer": float(np.mean(ours.argmax(1) == theirs.argmax(1))),

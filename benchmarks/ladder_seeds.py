@@ -10,7 +10,8 @@ validation and test accuracy), both models' accuracies, the overfitting table, t
 accuracies and the calibration of the deep model. The lesson reads the result,
 ``ladder_seeds.json`` (``ladder_seeds_jax.json`` for JAX), to show each rung's paired gain over
 the seeds beside its own run's, and its prose calls a change helpful or harmful only where that
-paired gain has the same sign on every seed.
+paired gain has the same sign on every seed and the test set supports it (the McNemar p-value of
+each rung's fixed and broken test digits, recorded per seed).
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
-from mnist_lesson.benchmark_results import RUNG_SETTINGS, ladder_file  # noqa: E402
+from seed_results import RUNG_SETTINGS, ladder_file  # noqa: E402
+
 from mnist_lesson.keras_setup import cpu_features, cpu_name  # noqa: E402
 
 DEFAULT_SEEDS = [42, 1, 2, 3, 4, 5]  # the lesson's default seed first
@@ -59,56 +61,75 @@ def collect(runs: list[dict], seeds: list[int]) -> dict:
 
     rungs = []
     for index, rung in enumerate(first["ladder"]):
+        measured = ["test_accuracy", "validation_accuracy", "loss_before_training"]
+        if index:
+            measured += ["fixed", "broken", "p_value"]
         rungs.append({
             "change": rung["change"],
             "model": rung["model"],
             "settings": {key: rung[key] for key in RUNG_SETTINGS},
-            "test_accuracy": each(lambda run, i=index: run["ladder"][i]["test_accuracy"]),
-            "validation_accuracy": each(
-                lambda run, i=index: run["ladder"][i]["validation_accuracy"]
-            ),
+            **{key: each(lambda run, i=index, k=key: run["ladder"][i][k]) for key in measured},
         })  # fmt: skip
     robustness = first["robustness"]
     models = [name for name in robustness if name != "shift_pixels"]
+    confidence = first["calibration"]["confidence"]
     return {
         "rungs": rungs,
         "models": {
-            name: {"test_accuracy": each(lambda run, n=name: run["models"][n]["test_accuracy"])}
+            name: {
+                key: each(lambda run, n=name, k=key: run["models"][n][k])
+                for key in ("test_accuracy", "before_training")
+            }
             for name in ("simple", "deep")
         },
-        "fit_accuracy": {
+        "overfitting": {
             name: {
-                split: each(lambda run, n=name, s=split: run["fit_accuracy"][n][s])
-                for split in ("training digits", "validation digits")
+                key: each(lambda run, n=name, k=key: run["overfitting"][n][k])
+                for key in first["overfitting"][name]
             }
-            for name in first["fit_accuracy"]
+            for name in first["overfitting"]
         },
         "robustness": {
             "shift_pixels": robustness["shift_pixels"],
             **{name: each(lambda run, n=name: run["robustness"][n]) for name in models},
         },
         "calibration": {
-            condition: {
-                measure: each(
-                    lambda run, c=condition, m=measure: run["calibration"]["confidence"][c][m]
-                )
-                for measure in first["calibration"]["confidence"][condition]
-            }
-            for condition in first["calibration"]["confidence"]
+            "bins": each(lambda run: run["calibration"]["bins"]),
+            **{
+                condition: {
+                    measure: each(
+                        lambda run, c=condition, m=measure: run["calibration"]["confidence"][c][m]
+                    )
+                    for measure in confidence[condition]
+                }
+                for condition in confidence
+            },
         },
         "weight_pictures": {
-            key: each(lambda run, k=key: run["weight_pictures"][k])
-            for key in first["weight_pictures"]
+            name: {
+                key: each(lambda run, n=name, k=key: run["weight_pictures"][n][k])
+                for key in first["weight_pictures"][name]
+            }
+            for name in first["weight_pictures"]
         },
-        "vanishing_gradient_val_accuracy": {
-            name: each(
-                lambda run, n=name: run["vanishing_gradient"]["short_training"]["val_accuracy"][n][
-                    -1
-                ]
-            )  # fmt: skip
-            for name in ("sigmoid", "relu")
+        "vanishing_gradient": {
+            "val_accuracy": {
+                name: each(
+                    lambda run, n=name: run["vanishing_gradient"]["short_training"][
+                        "val_accuracy"][n][-1]
+                )
+                for name in first["vanishing_gradient"]["short_training"]["val_accuracy"]
+            },
+            "spread": {
+                name: each(lambda run, n=name: run["vanishing_gradient"]["activation_spread"][n])
+                for name in first["vanishing_gradient"]["activation_spread"]
+            },
+            "gradient_norms": {
+                name: each(lambda run, n=name: run["vanishing_gradient"]["gradient_norms"][n])
+                for name in first["vanishing_gradient"]["gradient_norms"]
+            },
         },
-    }
+    }  # fmt: skip
 
 
 def main(argv=None) -> int:

@@ -22,7 +22,7 @@ sys.path.insert(0, str(HERE))
 
 from benchmark import markdown_table  # noqa: E402
 
-from mnist_lesson.benchmark_results import points_range  # noqa: E402
+from mnist_lesson.reports import points_range  # noqa: E402
 
 BLOCK = re.compile(r"(<!-- results: (?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- /results -->)", re.S)
 
@@ -87,9 +87,9 @@ def summary() -> str:
 
 
 BACKEND_ROWS = (
-    ("TensorFlow (the default; Keras chooses no XLA on a CPU)", "deep", "lesson"),
-    ("TensorFlow with XLA asked for (`jit_compile=True`)", "deep_xla", None),
-    ("JAX (`KERAS_BACKEND=jax`; XLA always)", "deep_jax", "lesson_jax"),
+    ("TensorFlow (the default; Keras chooses no XLA on a CPU)", "deep", "unshifted", "lesson"),
+    ("TensorFlow with XLA asked for (`jit_compile=True`)", None, "unshifted_xla", None),
+    ("JAX (`KERAS_BACKEND=jax`)", "deep_jax", "unshifted_jax", "lesson_jax"),
 )
 
 
@@ -99,17 +99,18 @@ def backends() -> str:
     recipes = results["recipes"]
     classic = recipes["classic_deep"]
     lines = [
-        "| backend | deep model: training s (x classic) | its test accuracy | whole lesson s "
-        "(x classic script) | peak memory MB |",
-        "|---|---:|---:|---:|---:|",
+        "| backend | deep model: training s (x classic) | its test accuracy | without the shift: "
+        "training s | whole lesson s (x classic script) | peak memory MB |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
-    for label, deep_name, lesson_name in BACKEND_ROWS:
-        deep = recipes[deep_name]
-        training = deep["train_seconds_median"]
-        cells = [
-            f"{training:.1f} ({training / classic['train_seconds_median']:.2f}x)",
-            accuracy_range(deep),
-        ]
+    for label, deep_name, unshifted_name, lesson_name in BACKEND_ROWS:
+        cells = ["-", "-"]
+        if deep_name:
+            deep = recipes[deep_name]
+            training = deep["train_seconds_median"]
+            cells = [f"{training:.1f} ({training / classic['train_seconds_median']:.2f}x)",
+                     accuracy_range(deep)]  # fmt: skip
+        cells.append(f"{recipes[unshifted_name]['train_seconds_median']:.1f}")
         if lesson_name:
             lesson = recipes[lesson_name]
             whole = lesson["script_seconds_median"]
@@ -123,40 +124,50 @@ def backends() -> str:
     targets = results["targets"]
     missed = {backend: [name for name, target in judged.items() if not target["met"]]
               for backend, judged in targets.items()}  # fmt: skip
-    rescued = [name for name in missed.get("tensorflow", []) if name not in missed.get("jax", [])]
     lines += [
         "",
         f"Medians over seeds {', '.join(map(str, results['seeds']))}, each recipe in its own "
         f"process, interleaved, on {machine_line(results['machine'])}; {results['date']}.",
         "",
         "Of the project's targets (in [`benchmarks/README.md`](benchmarks/README.md)), TensorFlow "
-        f"misses {len(missed.get('tensorflow', []))} and JAX {len(missed.get('jax', []))}"
-        + (f"; JAX meets these that TensorFlow misses: {'; '.join(rescued)}." if rescued else "."),
+        f"misses {len(missed.get('tensorflow', []))} and JAX {len(missed.get('jax', []))}.",
     ]
     return "\n".join(lines)
+
+
+def exercises() -> str:
+    results = load("results.json")
+    seconds = results["recipes"]["exercises"]["script_seconds_median"]
+    return (
+        f"Run All on the untouched notebook takes {seconds:.0f} s (median of "
+        f"{len(results['seeds'])} runs, start to exit, on {results['machine']['cpu']}, "
+        f"{results['machine']['cores']} cores), every check saying `not yet`."
+    )
 
 
 def benchmark_table() -> str:
     return markdown_table(load("results.json")).rstrip("\n")
 
 
-def ladder_seeds() -> str:
-    seeds = load("ladder_seeds.json")
+def ladder_seeds(name: str = "ladder_seeds.json") -> str:
+    seeds = load(name)
     lines = [
-        "| rung | change | test accuracy | paired gain over the rung above, points |",
-        "|---:|---|---:|---:|",
+        "| rung | change | test accuracy | paired gain, points | digits fixed / broken | "
+        "McNemar p |",
+        "|---:|---|---:|---:|---:|---:|",
     ]
     rungs = seeds["rungs"]
     for number, (above, rung) in enumerate(zip([None, *rungs], rungs), 1):
-        gain = (
-            ""
-            if above is None
-            else points_range(
+        gain = fixed = p_values = ""
+        if above is not None:
+            gain = points_range(
                 [b - a for a, b in zip(above["test_accuracy"], rung["test_accuracy"])]
             )
-        )
+            fixed = (f"{min(rung['fixed'])}-{max(rung['fixed'])} / "
+                     f"{min(rung['broken'])}-{max(rung['broken'])}")  # fmt: skip
+            p_values = f"{min(rung['p_value']):.2g} to {max(rung['p_value']):.2g}"
         lines.append(f"| {number} | {rung['change']} | {seed_range(rung['test_accuracy'])} | "
-                     f"{gain} |")  # fmt: skip
+                     f"{gain} | {fixed} | {p_values} |")  # fmt: skip
     machine = seeds["machine"]
     lines += [
         "",
@@ -169,21 +180,30 @@ def ladder_seeds() -> str:
 
 def depth_seeds() -> str:
     depth = load("depth_seeds.json")
+    best = depth["best_learning_rates"]
+    columns = (("sigmoid", "sgd", "sigmoid, SGD"), ("relu", "sgd", "ReLU, SGD"),
+               ("sigmoid_scaled_init", "sgd", "sigmoid, scaled start, SGD"),
+               ("sigmoid", "adam", "sigmoid, Adam"), ("relu", "adam", "ReLU, Adam"))  # fmt: skip
     lines = [
-        "| hidden layers | sigmoid: validation accuracy | ReLU | ReLU's lead, points |",
-        "|---:|---:|---:|---:|",
+        "| hidden layers | " + " | ".join(label for _, _, label in columns) + " |",
+        "|---:|" + "---:|" * len(columns),
     ]
-    for layers, result in depth["depths"].items():
-        leads = [r - s for s, r in zip(result["sigmoid"], result["relu"])]
-        lines.append(f"| {layers} | {seed_range(result['sigmoid'])} | "
-                     f"{seed_range(result['relu'])} | {points_range(leads)} |")  # fmt: skip
-    recipe = depth["recipe"]
+    for layers, measured in depth["depths"].items():
+        cells = []
+        for variant, optimizer, _ in columns:
+            rate = best[layers][variant][optimizer]
+            cells.append(f"{seed_range(measured[variant][optimizer][str(rate)])} (at {rate:g})")
+        lines.append(f"| {layers} | " + " | ".join(cells) + " |")
+    recipe, rates = depth["recipe"], depth["learning_rates"]
     lines += [
         "",
-        f"Stacks of {recipe['hidden_width']} units per layer, {recipe['optimizer']}, batches of "
-        f"{recipe['batch_size']}, {recipe['epochs']} epochs on {recipe['examples']:,} training "
-        f"digits; seeds {', '.join(map(str, depth['seeds']))}; {depth['machine']['cpu']}; "
-        f"{depth['backend']}; {depth['date']}.",
+        f"Validation accuracy, smallest to largest over seeds "
+        f"{', '.join(map(str, depth['seeds']))}, each stack at the learning rate with the best "
+        f"median (in brackets) among SGD's {', '.join(f'{r:g}' for r in rates['sgd'])} and "
+        f"Adam's {', '.join(f'{r:g}' for r in rates['adam'])}. Stacks of "
+        f"{recipe['hidden_width']} units per layer, batches of {recipe['batch_size']}, "
+        f"{recipe['epochs']} epochs on {recipe['examples']:,} training digits; "
+        f"{depth['machine']['cpu']}; {depth['backend']}; {depth['date']}.",
     ]
     return "\n".join(lines)
 
@@ -212,40 +232,6 @@ def validation_split() -> str:
     return "\n".join(lines)
 
 
-def step_profile() -> str:
-    profile = load("step_profile.json")
-    medians = profile["ms_per_step_median"]
-    lines = ["| part of the step | without XLA, ms | with XLA, ms |", "|---|---:|---:|"]
-    previous = {"without_xla": 0.0, "with_xla": 0.0}
-    for name in medians["with_xla"]:
-        cells = []
-        for mode in ("without_xla", "with_xla"):
-            value = medians[mode][name]
-            cells.append(
-                f"{value:.2f}" + (f" (+{value - previous[mode]:.2f})" if previous[mode] else "")
-            )
-            previous[mode] = value
-        lines.append(f"| {name} | {cells[0]} | {cells[1]} |")
-    earlier = medians["earlier_lesson"]["model.fit"]
-    memory = profile["memory_added_by_one_fit_mb"]
-    timings = len(profile["ms_per_step_all"]["with_xla"]["model.fit"])
-    lines += [
-        "",
-        f"Batches of {profile['batch_size']}, medians of {timings} timings. The matmuls alone "
-        f"would take {profile['matmul_floor_ms']:.2f} ms at NumPy's float32 peak "
-        f"({profile['sgemm_gflops']:.0f} GFLOP/s). XLA would make `model.fit`'s step "
-        f"{profile['xla_speedup_of_fit']:.2f} times faster on this processor; the lesson leaves "
-        f"it to Keras, which does not use it on a CPU. An earlier lesson's step "
-        f"(`RandomTranslation`, batches of 256) took {earlier:.2f} ms: per digit the lesson now "
-        f"trains {profile['speedup_over_earlier_lesson']:.1f} times faster. "
-        f"One epoch of the deep model adds {memory['with_xla']:.0f} MB of resident memory to "
-        f"a process with XLA, {memory['without_xla']:.0f} MB without (each in a fresh process "
-        f"that has trained a small model first). "
-        f"Measured on {machine_line(profile['machine'])}; {profile['date']}.",
-    ]
-    return "\n".join(lines)
-
-
 def recipe_search(model: str) -> str:
     rounds = [entry for entry in load("recipe_search.json")["rounds"] if entry["model"] == model]
     latest = rounds[-1]
@@ -259,7 +245,15 @@ def recipe_search(model: str) -> str:
     for name in ranking:
         entry = summary_[name]
         changes = ", ".join(f"{key} {value}" for key, value in entry["changes"].items()) or "-"
-        marker = " (chosen)" if name == latest["chosen"] else ""
+        marks = []
+        if name == latest["chosen"]:
+            marks.append("chosen")
+        if name == latest.get("chosen_within_longer_budget") != latest["chosen"]:
+            marks.append(f"best within {latest['longer_budget_epochs']} epochs")
+        for optimizer, best in latest.get("chosen_by_optimizer", {}).items():
+            if name == best and optimizer != latest["lesson_recipe"]["optimizer"]:
+                marks.append(f"best with {optimizer.replace('_', ' ')}")
+        marker = f" ({'; '.join(marks)})" if marks else ""
         budget = "" if entry["within_budget"] else " (beyond the budget)"
         lines.append(
             f"| {name}{marker} | {changes}{budget} | {entry['validation_accuracy_median']:.2%} "
@@ -280,9 +274,9 @@ def evidence_overhead() -> str:
     medians = overhead["median_seconds"]
     runs = len(overhead["runs"]["with_evidence"])
     return (
-        f"Sections 8 to 11 cost {overhead['overhead']:.0%} of the lesson's wall time: "
-        f"{medians['with_evidence']:.1f} s with them, {medians['without_evidence']:.1f} s "
-        f"without (medians of {runs} runs each)."
+        f"Part 2, the experiments, costs {overhead['overhead']:.0%} more wall time than the "
+        f"lesson without it: {medians['with_evidence']:.1f} s with it, "
+        f"{medians['without_evidence']:.1f} s without (medians of {runs} runs each)."
     )
 
 
@@ -312,10 +306,11 @@ BLOCKS = {
     "summary": summary,
     "backends": backends,
     "benchmark": benchmark_table,
+    "exercises": exercises,
     "ladder-seeds": ladder_seeds,
+    "ladder-seeds-jax": lambda: ladder_seeds("ladder_seeds_jax.json"),
     "depth-seeds": depth_seeds,
     "validation-split": validation_split,
-    "step-profile": step_profile,
     "recipe-search-simple": lambda: recipe_search("simple"),
     "recipe-search-deep": lambda: recipe_search("deep"),
     "recipe-search-sigmoid-hidden": lambda: recipe_search("sigmoid_hidden"),
