@@ -382,7 +382,7 @@ def test_the_lesson_scores_what_its_models_trained_alone_score_seed_for_seed():
     for lesson, alone in (("lesson", "deep"), ("lesson_jax", "deep_jax")):
         lesson_runs = [run["test_accuracy"] for run in recipes[lesson]["runs"]]
         alone_runs = [run["test_accuracy"] for run in recipes[alone]["runs"]]
-        assert len(lesson_runs) >= 5 and lesson_runs == alone_runs, (lesson, alone)
+        assert len(lesson_runs) >= 3 and lesson_runs == alone_runs, (lesson, alone)
         simple = [run["simple_test_accuracy"] for run in recipes[lesson]["runs"]]
         assert simple == [
             run["test_accuracy"] for run in recipes[alone.replace("deep", "simple")]["runs"]
