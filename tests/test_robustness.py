@@ -33,7 +33,8 @@ def comparable(metrics: dict) -> dict:
     return {
         "models": models,
         "ladder": metrics["ladder"],
-        "fit_accuracy": metrics["fit_accuracy"],
+        "overfitting": metrics["overfitting"],
+        "weight_pictures": metrics["weight_pictures"],
         "vanishing_gradient": metrics["vanishing_gradient"],
         "robustness": metrics["robustness"],
         "calibration": metrics["calibration"],

@@ -66,7 +66,9 @@ def test_a_convnet_as_the_deep_model_runs_to_the_end(mnist_path, tmp_path):
     assert deep["layers"] == CONVNET_LAYERS and deep["hidden_layers"] == CONVNET_LAYERS[:2]
     rung = metrics["ladder"][-1]
     assert rung["model"] == "deep" and rung["hidden_layers"] == CONVNET_LAYERS[:2]
-    assert rung["change"] == "a model of its own: " + ", ".join(CONVNET_LAYERS)
+    # Above it, the unshifted rung: same output, recipe and no shift, so the hidden layers are
+    # the one change.
+    assert rung["change"] == "hidden layers: " + ", ".join(CONVNET_LAYERS[:2])
     assert rung["change"] in result.stdout
     assert rung["hidden_activation"] == "relu" and rung["shift_pixels"] == 0
     # The network picture, drawn for stacks of Dense layers, steps aside in one line.
@@ -122,7 +124,9 @@ def test_a_run_that_fails_after_its_results_are_kept_leaves_nothing_of_the_earli
     state = f"{output_dir}/ holds this run's results so far and nothing of the previous run"
     assert last == f"({state})"
     metrics = load_metrics(output_dir)
-    assert metrics["seed"] == 7 and "ladder" in metrics  # this run's, as kept
+    # This run's, as kept: Part 1's models, saved before the experiments.
+    assert metrics["seed"] == 7 and set(metrics["models"]) == {"simple", "deep"}
+    assert "ladder" not in metrics
     assert (output_dir / "models" / "deep.keras").exists()
     on_disk = set(snapshot(output_dir))
     listed = json.loads((output_dir / OutputFolder.MANIFEST).read_text())
