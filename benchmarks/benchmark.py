@@ -40,6 +40,7 @@ RECIPES = {
     "lesson": ([str(LESSON)], "lesson", "tensorflow"),
     "lesson_jax": ([str(LESSON)], "lesson", "jax"),
     "lesson_quick": ([str(LESSON), "--quick"], "lesson", "tensorflow"),
+    "lesson_onednn_pool": ([str(LESSON)], "lesson", "tensorflow"),
     "deep": ([RECIPE_SCRIPT, "--model", "deep"], "recipe", "tensorflow"),
     "deep_jax": ([RECIPE_SCRIPT, "--model", "deep"], "recipe", "jax"),
     "unshifted": ([RECIPE_SCRIPT, "--model", "relu_hidden"], "recipe", "tensorflow"),
@@ -55,6 +56,9 @@ RECIPES = {
                        "tensorflow"),
     "exercises": ([str(ROOT / "exercises.py")], "exercises", "tensorflow"),
 }  # fmt: skip
+# What a recipe sets in its environment besides the backend: the lesson as it ran before it
+# turned TensorFlow's oneDNN pool off (mnist_lesson/keras_setup.py), for a paired comparison.
+RECIPE_ENVIRONMENT = {"lesson_onednn_pool": {"TF_ONEDNN_USE_SYSTEM_ALLOCATOR": "0"}}
 # Which entries measure the lesson's models on each backend.
 ON_BACKEND = {
     "tensorflow": {"lesson": "lesson", "deep": "deep", "simple": "simple"},
@@ -196,7 +200,7 @@ def run_recipe(name: str, data: str, seed: int, quick: bool, scratch: Path) -> d
     arguments, kind, backend = RECIPES[name]
     command = [sys.executable, *arguments, "--data", data, "--seed", str(seed)]
     env = {**os.environ, "MPLBACKEND": "Agg", "TF_CPP_MIN_LOG_LEVEL": "3",
-           "KERAS_BACKEND": backend}  # fmt: skip
+           "KERAS_BACKEND": backend, **RECIPE_ENVIRONMENT.get(name, {})}  # fmt: skip
     if kind == "exercises":  # the untouched notebook as a script: MNIST from $MNIST_PATH
         _, wall, rss = run_measured(command[:2], {**env, "MNIST_PATH": data})
         return {name: {"test_accuracy": None, "train_seconds": None, "script_seconds": wall,
@@ -378,8 +382,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         parser.error("pass --data PATH or set MNIST_PATH (a keras mnist.npz or an IDX folder)")
     if not Path(args.data).exists():
         parser.error(f"--data {args.data}: no such file or folder")
-    lesson_recipes = {"lesson", "lesson_jax", "lesson_quick", "deep", "deep_jax", "simple",
-                      "simple_jax", "unshifted", "unshifted_jax"}  # fmt: skip
+    lesson_recipes = {"lesson", "lesson_jax", "lesson_quick", "lesson_onednn_pool", "deep",
+                      "deep_jax", "simple", "simple_jax", "unshifted", "unshifted_jax"}  # fmt: skip
     if lesson_recipes & set(args.recipes) and "classic" not in args.recipes:
         args.recipes.append("classic")  # the targets are ratios to the classic recipe
     return args

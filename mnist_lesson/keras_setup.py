@@ -21,9 +21,9 @@ QUIET_LOG_LEVEL = "2"  # TensorFlow's C++ log level that keeps ERROR lines only
 # allocator, that keeps every byte it ever held. Each fit on NumPy arrays copies the training
 # digits into the backend, so after a few fits the pool holds hundreds of MB it never returns.
 # TensorFlow's switch for this (tensorflow/tensorflow#54169, read by its oneDNN allocator) sends
-# those buffers to the system allocator instead: the same kernels and the same numbers, about
-# 300 MB less resident memory after a training, and no slower (benchmarks/README.md). It acts
-# only if set before TensorFlow loads; a value the user set wins.
+# those buffers to the system allocator instead: the same kernels and the same numbers, and
+# each fit's copy of the data given back (benchmarks/README.md times the lesson with and
+# without it). It acts only if set before TensorFlow loads; a value the user set wins.
 ONEDNN_SYSTEM_ALLOCATOR = "TF_ONEDNN_USE_SYSTEM_ALLOCATOR"
 
 # TensorFlow's C++ runtime writes glog/absl records to file descriptor 2 while it loads, before

@@ -34,6 +34,26 @@ def test_failing_recipe_is_one_line():
         benchmark.run_measured([sys.executable, "-c", "raise ValueError('broken')"], {})
 
 
+def test_the_onednn_pool_recipe_is_the_lesson_with_tensorflows_pool_back_on(monkeypatch, tmp_path):
+    """The paired comparison for mnist_lesson/keras_setup.py's allocator switch: the same lesson,
+    the same command, only the switch set back to TensorFlow's default."""
+    seen = []
+
+    def capture(command, env):
+        seen.append((command, env))
+        raise benchmark.BenchmarkError("not run")
+
+    monkeypatch.setattr(benchmark, "run_measured", capture)
+    monkeypatch.delenv("TF_ONEDNN_USE_SYSTEM_ALLOCATOR", raising=False)
+    for name in ("lesson", "lesson_onednn_pool"):
+        with pytest.raises(benchmark.BenchmarkError):
+            benchmark.run_recipe(name, "mnist.npz", 1, False, tmp_path)
+    (lesson, lesson_env), (pool, pool_env) = seen
+    assert [part.replace("lesson_onednn_pool", "lesson") for part in pool] == lesson
+    assert "TF_ONEDNN_USE_SYSTEM_ALLOCATOR" not in lesson_env  # the lesson sets it itself
+    assert pool_env.pop("TF_ONEDNN_USE_SYSTEM_ALLOCATOR") == "0" and pool_env == lesson_env
+
+
 def fake_results():
     def entry(accuracy, seconds, script, rss):
         return {
