@@ -288,9 +288,9 @@ print("sum of the ten outputs per test digit: median {median:.2f}, 90% of digits
 # A network this size can learn details of its training digits that do not carry over to new
 # ones, and then does better on the digits it trained on than on others: **overfitting**.
 # `RandomTranslation` moves each training digit by up to a pixel up or down and left or right
-# (a factor of 1/28 of its size), a different way each time it comes round, so that the network
-# has to learn strokes rather than exact pixels. It acts only in training: tested, a digit
-# passes unchanged.
+# (a factor of 1/28 of its size; `fill_mode="constant"` leaves the pixels it uncovers blank), a
+# different way each time it comes round, so that the network has to learn strokes rather than
+# exact pixels. It acts only in training: tested, a digit passes unchanged.
 
 # %%
 terminal_heading("4. The deep model: hidden layers, softmax, shifted digits")
