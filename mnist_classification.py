@@ -53,7 +53,7 @@ if importlib.util.find_spec("mnist_lesson") is None:
     raise LessonFilesMissing(missing)
 
 # %% tags=["parameters"]
-data = None  # mnist.npz or a folder of IDX files; None: $MNIST_PATH, else Keras' own copy
+data = None  # mnist.npz, or a folder of its original IDX files; None: $MNIST_PATH, else Keras' copy
 seed = 42  # where every random draw starts: the same seed gives the same numbers
 simple_epochs = 6  # passes over the training digits, for the models without hidden layers
 deep_epochs = 5  # ... and for those with hidden layers (epochs: section 3; layers: section 4)
@@ -123,6 +123,7 @@ from sklearn.metrics import classification_report, confusion_matrix
 
 from mnist_lesson import plots, reports
 
+# Seeds every random generator; on a GPU it also asks for deterministic kernels (True then).
 op_determinism = make_reproducible(settings.seed)
 print(f"Keras {keras.__version__} on {keras.backend.backend()}")
 
@@ -558,7 +559,8 @@ reports.show_table(reports.fixed_broken_table(ladder), "What each change did to 
 # on one layer, the shift on two hidden layers. And the two losses differ in scale: binary
 # cross-entropy averages over ten outputs, so each logit gets a tenth of the gradient that
 # categorical cross-entropy gives it. Adam, which divides every step by the gradients' own
-# size, cancels that factor; plain gradient descent would not.
+# size, cancels that factor; plain gradient descent, whose steps are the gradient times the
+# learning rate, would not.
 #
 # **In 5 epochs.** The deep recipe was chosen for ReLU, so perhaps it merely suits sigmoid
 # less. `benchmarks/recipe_search.py` gave each activation its own best learning rate on the
