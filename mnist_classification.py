@@ -30,7 +30,7 @@
 #
 # The ranges are over six runs that differ only in their random draws
 # (`benchmarks/ladder_seeds.json`). Every number the cells print comes from running this
-# file: cell by cell in Jupyter, or with `python mnist_classification.py` in a terminal.
+# file.
 
 # %%
 # The lesson's helpers, in the mnist_lesson folder, come with it: stop here if they are missing.
@@ -53,13 +53,13 @@ if importlib.util.find_spec("mnist_lesson") is None:
     raise LessonFilesMissing(missing)
 
 # %% tags=["parameters"]
-data = None  # mnist.npz or a folder of IDX files; None: $MNIST_PATH, else Keras' own copy
+data = None  # mnist.npz, or a folder of its original IDX files; None: $MNIST_PATH, else Keras' copy
 seed = 42  # where every random draw starts: the same seed gives the same numbers
 simple_epochs = 6  # passes over the training digits, for the models without hidden layers
-deep_epochs = 5  # ... and for the models with hidden layers (both explained in section 3)
+deep_epochs = 5  # ... and for those with hidden layers (epochs: section 3; layers: section 4)
 batch_size = 250  # training digits per step (section 3)
 output_dir = "outputs"  # figures, reports, metrics.json and the trained models go here
-quick = False  # True: 3,000 training and 1,000 test digits, to check quickly that all runs
+quick = False  # True: 3,000 training and 1,000 test digits, a quick check that all runs
 show = False  # in a terminal only: open each figure in a window
 
 # %%
@@ -123,6 +123,7 @@ from sklearn.metrics import classification_report, confusion_matrix
 
 from mnist_lesson import plots, reports
 
+# Seeds every random generator; on a GPU it also asks for deterministic kernels (True then).
 op_determinism = make_reproducible(settings.seed)
 print(f"Keras {keras.__version__} on {keras.backend.backend()}")
 
@@ -195,20 +196,20 @@ simple_model.summary()
 # - The **gradient** of the loss tells, for every weight, how the loss would change if that
 #   weight grew a little.
 # - The **optimizer** moves every weight a little against its gradient. Ours, **Adam**,
-#   scales each weight's step by the size of its recent gradients.
+#   divides each weight's step by the size of its recent gradients.
 #
 # The **learning rate** sets how big the steps are: it starts at 0.05 and falls to zero along
 # a cosine curve, big steps first, fine ones at the end. One pass over the training digits,
 # 220 steps, is an **epoch**.
 #
-# Before training, each output says about 0.5, a coin toss, so the loss should be near
-# ln 2 = 0.69, a little above it, as outputs that stray from 0.5 cost more than they save:
-# `evaluate` checks that the model is wired right. `fit` then trains it, and
-# prints after each epoch the loss and the **accuracy**, the share of digits whose highest
-# output is the right digit: on the training digits, averaged over the epoch while the model
-# changed, and on the validation digits (`val_`). We ask for `categorical_accuracy`, which
-# compares the highest output with the digit; with this loss, Keras' plain `"accuracy"` would
-# score each of the ten yes/no answers separately.
+# Before training, each output says about 0.5, a coin toss, so the loss should be near ln 2 = 0.69,
+# a little above it, as outputs that stray from 0.5 cost more than they save: `evaluate` checks that
+# the model is wired right. `fit` then trains it, and prints after each epoch the loss and the
+# **accuracy**, the share of digits whose highest output is the right digit: on the training digits,
+# averaged over the epoch while the model changed, and on the validation digits (`val_`), which
+# happen to be easier (section 7). We ask for `categorical_accuracy`, which compares the highest
+# output with the digit; with this loss, Keras' plain `"accuracy"` would score each of the ten
+# yes/no answers separately.
 
 # %%
 steps_per_epoch = math.ceil(len(x_fit) / settings.batch_size)
@@ -288,9 +289,9 @@ print("sum of the ten outputs per test digit: median {median:.2f}, 90% of digits
 # A network this size can learn details of its training digits that do not carry over to new
 # ones, and then does better on the digits it trained on than on others: **overfitting**.
 # `RandomTranslation` moves each training digit by up to a pixel up or down and left or right
-# (a factor of 1/28 of its size), a different way each time it comes round, so that the network
-# has to learn strokes rather than exact pixels. It acts only in training: tested, a digit
-# passes unchanged.
+# (a factor of 1/28 of its size; `fill_mode="constant"` leaves the pixels it uncovers blank), a
+# different way each time it comes round, so that the network has to learn strokes rather than
+# exact pixels. It acts only in training: tested, a digit passes unchanged.
 
 # %%
 terminal_heading("4. The deep model: hidden layers, softmax, shifted digits")
@@ -558,7 +559,8 @@ reports.show_table(reports.fixed_broken_table(ladder), "What each change did to 
 # on one layer, the shift on two hidden layers. And the two losses differ in scale: binary
 # cross-entropy averages over ten outputs, so each logit gets a tenth of the gradient that
 # categorical cross-entropy gives it. Adam, which divides every step by the gradients' own
-# size, cancels that factor; plain gradient descent would not.
+# size, cancels that factor; plain gradient descent, whose steps are the gradient times the
+# learning rate, would not.
 #
 # **In 5 epochs.** The deep recipe was chosen for ReLU, so perhaps it merely suits sigmoid
 # less. `benchmarks/recipe_search.py` gave each activation its own best learning rate on the
@@ -767,7 +769,7 @@ reports.show_table(table, "How often the pixels under the weights hold ink (medi
 # Adam's pictures have their strongest weights at the edge of the drawn area, on pixels that
 # few digits ink (the table: the median of how often those pixels hold ink, against all drawn
 # pixels). Plain SGD's strongest weights sit where digits are often inked, and its pictures
-# look more like smooth templates of digits. The cause is the optimizer: Adam scales each
+# look more like smooth templates of digits. The cause is the optimizer: Adam divides each
 # weight's step by the size of that weight's own recent gradients, so a weight whose pixel is
 # rarely inked, and so rarely gets a gradient, still takes steps as large as the others. Plain
 # SGD's steps are proportional to the gradient, so rarely inked pixels keep weights near where
@@ -937,15 +939,16 @@ drawing_pad  # in a notebook, the pad itself is this cell's output
 # A single layer of ten sigmoid yes/no answers, built, trained and tested in a few lines of Keras,
 # reads about 92% of the test digits; two hidden layers of ReLU units with a softmax output read
 # 98.6% to 98.7%. The ladder showed where the difference comes from: two hidden layers are by far
-# the biggest step, the softmax output adds about half a point and ReLU about one, and the shifted
-# training digits add a little, within the test set's noise on some seeds. Every comparison was
-# paired, the same seed giving the same starting weights and the same batches, and checked against
-# the seed-to-seed spread and against the test set's own noise. Trained on few digits for many
-# epochs, the network overfits: its validation loss turns up while its training loss still falls.
-# Deep sigmoid stacks trained with plain SGD stay at chance at every learning rate tried, because
-# the signal fades on its way through the layers; ReLU, starting weights scaled for the sigmoid,
-# or Adam get them learning. And a dense network is tied to pixel positions: moved by a few
-# pixels, digits are read far worse, and then the scores promise more than the model delivers.
+# the biggest step, the softmax output adds half a point to three quarters and ReLU about one, and
+# the shifted training digits add a little, within the test set's noise on some seeds. Every
+# comparison was paired, the same seed giving the same starting weights and the same batches, and
+# checked against the seed-to-seed spread and against the test set's own noise. Trained on few
+# digits for many epochs, the network overfits: its validation loss turns up while its training loss
+# still falls. Deep sigmoid stacks trained with plain SGD from Keras' default starting weights stay
+# at chance at every learning rate tried, because the signal fades on its way through the layers;
+# ReLU, starting weights scaled for the sigmoid, or Adam get them learning. And a dense network is
+# tied to pixel positions: moved by a few pixels, digits are read far worse, and then the scores
+# promise more than the model delivers.
 #
 # ## What to try next
 #
@@ -959,8 +962,13 @@ drawing_pad  # in a notebook, the pad itself is this cell's output
 #   validation accuracy per epoch with this run's.
 # - Try another seed, `--seed 7`, and see which numbers move and by how much.
 # - Run it all on JAX: `KERAS_BACKEND=jax python mnist_classification.py`.
-# - Use Part 1 on pictures of another kind: the same cells work for any small grey pictures
-#   with a label each, such as Fashion-MNIST's clothes (`keras.datasets.fashion_mnist.load_data()`).
+# - Use Part 1 on pictures of another kind. After section 1's loading lines, add
+#   `(train_images, train_digits), (test_images, test_digits) =
+#   keras.datasets.fashion_mnist.load_data()`: Fashion-MNIST's clothes are 28×28 grey pictures
+#   in ten classes too, so the cells of Part 1 run on them unchanged. For pictures of another
+#   size or another number of classes, change `shape=(28, 28, 1)` and the 10 of the output
+#   layers and of `np.eye(10)`. If your pictures come sorted by label, shuffle them first:
+#   section 2 takes the last twelfth for validation.
 
 # %%
 terminal_heading("Recap")
