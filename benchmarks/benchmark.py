@@ -33,6 +33,8 @@ ROOT = HERE.parent
 LESSON = ROOT / "mnist_classification.py"
 sys.path.insert(0, str(ROOT))
 
+from mnist_lesson.keras_setup import ONEDNN_SYSTEM_ALLOCATOR  # noqa: E402
+
 BACKENDS = ("tensorflow", "jax")
 RECIPE_SCRIPT = str(HERE / "lesson_recipe.py")
 # name: (command after the Python interpreter, what the command reports, its KERAS_BACKEND)
@@ -58,7 +60,7 @@ RECIPES = {
 }  # fmt: skip
 # What a recipe sets in its environment besides the backend: the lesson as it ran before it
 # turned TensorFlow's oneDNN pool off (mnist_lesson/keras_setup.py), for a paired comparison.
-RECIPE_ENVIRONMENT = {"lesson_onednn_pool": {"TF_ONEDNN_USE_SYSTEM_ALLOCATOR": "0"}}
+RECIPE_ENVIRONMENT = {"lesson_onednn_pool": {ONEDNN_SYSTEM_ALLOCATOR: "0"}}
 # Which entries measure the lesson's models on each backend.
 ON_BACKEND = {
     "tensorflow": {"lesson": "lesson", "deep": "deep", "simple": "simple"},

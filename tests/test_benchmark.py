@@ -12,6 +12,8 @@ from conftest import ROOT, run_script
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import benchmark  # noqa: E402
 
+from mnist_lesson.keras_setup import ONEDNN_SYSTEM_ALLOCATOR  # noqa: E402
+
 BENCHMARK = ROOT / "benchmarks" / "benchmark.py"
 
 
@@ -44,14 +46,14 @@ def test_the_onednn_pool_recipe_is_the_lesson_with_tensorflows_pool_back_on(monk
         raise benchmark.BenchmarkError("not run")
 
     monkeypatch.setattr(benchmark, "run_measured", capture)
-    monkeypatch.delenv("TF_ONEDNN_USE_SYSTEM_ALLOCATOR", raising=False)
+    monkeypatch.delenv(ONEDNN_SYSTEM_ALLOCATOR, raising=False)
     for name in ("lesson", "lesson_onednn_pool"):
         with pytest.raises(benchmark.BenchmarkError):
             benchmark.run_recipe(name, "mnist.npz", 1, False, tmp_path)
     (lesson, lesson_env), (pool, pool_env) = seen
     assert [part.replace("lesson_onednn_pool", "lesson") for part in pool] == lesson
-    assert "TF_ONEDNN_USE_SYSTEM_ALLOCATOR" not in lesson_env  # the lesson sets it itself
-    assert pool_env.pop("TF_ONEDNN_USE_SYSTEM_ALLOCATOR") == "0" and pool_env == lesson_env
+    assert ONEDNN_SYSTEM_ALLOCATOR not in lesson_env  # the lesson sets it itself
+    assert pool_env.pop(ONEDNN_SYSTEM_ALLOCATOR) == "0" and pool_env == lesson_env
 
 
 def fake_results():

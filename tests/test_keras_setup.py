@@ -3,6 +3,7 @@ ERROR lines stay; a backend that is not installed is one line saying what to ins
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -10,7 +11,7 @@ import sys
 import pytest
 
 from conftest import ROOT, assert_clean_failure, run_lesson
-from mnist_lesson.keras_setup import lines_worth_showing
+from mnist_lesson.keras_setup import ONEDNN_SYSTEM_ALLOCATOR, lines_worth_showing
 
 PREAMBLE = "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR"
 INFO = "I0000 00:00:1796190853.882889    4290 port.cc:153] oneDNN custom operations are on."
@@ -143,22 +144,21 @@ print(json.dumps({"left": resident_mb() - before, "allocator": os.environ.get(sy
 
 @pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")
-def test_a_fit_gives_its_copy_of_the_data_back(monkeypatch):
+def test_a_fit_gives_its_copy_of_the_data_back():
     """TensorFlow's oneDNN pool would keep each fit's copy of the training array for good; with
     the system allocator, which the lesson turns on before TensorFlow loads, a fit on 160 MB
     leaves far less than that behind. A value the user set is kept."""
-    from mnist_lesson.keras_setup import ONEDNN_SYSTEM_ALLOCATOR
 
-    def run(**env):
+    def run(megabytes, **env):
         environment = {k: v for k, v in os.environ.items() if k != ONEDNN_SYSTEM_ALLOCATOR}
         result = subprocess.run(
-            [sys.executable, "-c", FIT_AND_MEASURE, "160", ONEDNN_SYSTEM_ALLOCATOR],
+            [sys.executable, "-c", FIT_AND_MEASURE, str(megabytes), ONEDNN_SYSTEM_ALLOCATOR],
             cwd=ROOT, capture_output=True, text=True, timeout=300, env={**environment, **env},
         )  # fmt: skip
         assert result.returncode == 0, result.stderr
-        return __import__("json").loads(result.stdout.splitlines()[-1])
+        return json.loads(result.stdout.splitlines()[-1])
 
-    ours = run()
+    ours = run(160)
     assert ours["allocator"] == "1"
     assert ours["left"] < 80, f"a fit on 160 MB left {ours['left']} MB behind"
-    assert run(**{ONEDNN_SYSTEM_ALLOCATOR: "0"})["allocator"] == "0"
+    assert run(1, **{ONEDNN_SYSTEM_ALLOCATOR: "0"})["allocator"] == "0"  # no need to measure
