@@ -33,7 +33,7 @@ ROOT = HERE.parent
 LESSON = ROOT / "mnist_classification.py"
 sys.path.insert(0, str(ROOT))
 
-from mnist_lesson.keras_setup import ONEDNN_SYSTEM_ALLOCATOR  # noqa: E402
+from mnist_lesson.keras_setup import MALLOC_ARENA_MAX, ONEDNN_SYSTEM_ALLOCATOR  # noqa: E402
 
 BACKENDS = ("tensorflow", "jax")
 RECIPE_SCRIPT = str(HERE / "lesson_recipe.py")
@@ -43,6 +43,7 @@ RECIPES = {
     "lesson_jax": ([str(LESSON)], "lesson", "jax"),
     "lesson_quick": ([str(LESSON), "--quick"], "lesson", "tensorflow"),
     "lesson_onednn_pool": ([str(LESSON)], "lesson", "tensorflow"),
+    "lesson_malloc_default": ([str(LESSON)], "lesson", "tensorflow"),
     "deep": ([RECIPE_SCRIPT, "--model", "deep"], "recipe", "tensorflow"),
     "deep_jax": ([RECIPE_SCRIPT, "--model", "deep"], "recipe", "jax"),
     "unshifted": ([RECIPE_SCRIPT, "--model", "relu_hidden"], "recipe", "tensorflow"),
@@ -58,9 +59,13 @@ RECIPES = {
                        "tensorflow"),
     "exercises": ([str(ROOT / "exercises.py")], "exercises", "tensorflow"),
 }  # fmt: skip
-# What a recipe sets in its environment besides the backend: the lesson as it ran before it
-# turned TensorFlow's oneDNN pool off (mnist_lesson/keras_setup.py), for a paired comparison.
-RECIPE_ENVIRONMENT = {"lesson_onednn_pool": {ONEDNN_SYSTEM_ALLOCATOR: "0"}}
+# What a recipe sets in its environment besides the backend, for paired comparisons with the
+# lesson's memory settings (mnist_lesson/keras_setup.py): the lesson with TensorFlow's oneDNN
+# pool back on, and with glibc's default number of malloc heaps (0 asks glibc for its default).
+RECIPE_ENVIRONMENT = {
+    "lesson_onednn_pool": {ONEDNN_SYSTEM_ALLOCATOR: "0"},
+    "lesson_malloc_default": {MALLOC_ARENA_MAX: "0"},
+}
 # Which entries measure the lesson's models on each backend.
 ON_BACKEND = {
     "tensorflow": {"lesson": "lesson", "deep": "deep", "simple": "simple"},
@@ -384,8 +389,9 @@ def parse_args(argv=None) -> argparse.Namespace:
         parser.error("pass --data PATH or set MNIST_PATH (a keras mnist.npz or an IDX folder)")
     if not Path(args.data).exists():
         parser.error(f"--data {args.data}: no such file or folder")
-    lesson_recipes = {"lesson", "lesson_jax", "lesson_quick", "lesson_onednn_pool", "deep",
-                      "deep_jax", "simple", "simple_jax", "unshifted", "unshifted_jax"}  # fmt: skip
+    lesson_recipes = {"lesson", "lesson_jax", "lesson_quick", "lesson_onednn_pool",
+                      "lesson_malloc_default", "deep", "deep_jax", "simple", "simple_jax",
+                      "unshifted", "unshifted_jax"}  # fmt: skip
     if lesson_recipes & set(args.recipes) and "classic" not in args.recipes:
         args.recipes.append("classic")  # the targets are ratios to the classic recipe
     return args

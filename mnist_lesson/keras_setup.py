@@ -5,6 +5,7 @@ with ``KERAS_BACKEND`` before Python starts. Nothing happens on import."""
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import importlib.util
 import os
 import platform
@@ -25,6 +26,17 @@ QUIET_LOG_LEVEL = "2"  # TensorFlow's C++ log level that keeps ERROR lines only
 # each fit's copy of the data given back (benchmarks/README.md times the lesson with and
 # without it). It acts only if set before TensorFlow loads; a value the user set wins.
 ONEDNN_SYSTEM_ALLOCATOR = "TF_ONEDNN_USE_SYSTEM_ALLOCATOR"
+
+# The system allocator, glibc's malloc, gives threads heaps of their own ("arenas"), up to eight
+# per core. TensorFlow's threads each allocate and free a fit's buffers, so freed memory ends up
+# spread over many heaps, where the next fit, running on other threads, cannot reuse it: the
+# process grows by tens of MB per fit. Capped at two heaps (glibc's documented mallopt option,
+# what MALLOC_ARENA_MAX=2 does), the lesson's peak falls by about 200 MB, at the same speed and
+# with the same numbers (benchmarks/README.md, "Where the memory goes"). Linux with glibc only;
+# a MALLOC_ARENA_MAX the user set wins, as glibc has then read it already.
+MALLOC_ARENA_MAX = "MALLOC_ARENA_MAX"
+MALLOC_ARENAS = 2
+_M_ARENA_MAX = -8  # mallopt's parameter number for it, from glibc's <malloc.h>
 
 # TensorFlow's C++ runtime writes glog/absl records to file descriptor 2 while it loads, before
 # any log level applies ("I0000 00:00:1700000000.123456  4290 port.cc:153] ..."), after a line
@@ -114,6 +126,7 @@ def import_keras_quietly():
     check_backend()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", QUIET_LOG_LEVEL)
     os.environ.setdefault(ONEDNN_SYSTEM_ALLOCATOR, "1")
+    cap_malloc_arenas()
     with _startup_output_filtered():
         import keras
 
@@ -128,6 +141,20 @@ def import_keras_quietly():
         # A lesson builds several models; TensorFlow's retracing advice is not for learners.
         tf.get_logger().setLevel("ERROR")
     return keras
+
+
+def cap_malloc_arenas() -> int | None:
+    """Cap glibc's malloc at ``MALLOC_ARENAS`` heaps before the backend starts its threads; the
+    cap in force, or None where there is no glibc (macOS, Windows, musl) to cap."""
+    if os.environ.get(MALLOC_ARENA_MAX):
+        return int(os.environ[MALLOC_ARENA_MAX]) if os.environ[MALLOC_ARENA_MAX].isdigit() else None
+    if platform.libc_ver()[0] != "glibc":
+        return None
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return None
+    return MALLOC_ARENAS if mallopt(_M_ARENA_MAX, MALLOC_ARENAS) == 1 else None
 
 
 def gpus() -> list[str]:
@@ -213,6 +240,8 @@ def environment(op_determinism: bool) -> dict:
         "cpu_features": cpu_features(),
         "onednn_max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA"),
         "onednn_system_allocator": os.environ.get(ONEDNN_SYSTEM_ALLOCATOR),
+        "malloc_arenas": os.environ.get(MALLOC_ARENA_MAX)
+        or (MALLOC_ARENAS if platform.libc_ver()[0] == "glibc" else None),
         "cpu_count": os.cpu_count(),
         "gpus": gpus(),
         "op_determinism": op_determinism,

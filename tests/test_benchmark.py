@@ -12,7 +12,7 @@ from conftest import ROOT, run_script
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import benchmark  # noqa: E402
 
-from mnist_lesson.keras_setup import ONEDNN_SYSTEM_ALLOCATOR  # noqa: E402
+from mnist_lesson.keras_setup import MALLOC_ARENA_MAX, ONEDNN_SYSTEM_ALLOCATOR  # noqa: E402
 
 BENCHMARK = ROOT / "benchmarks" / "benchmark.py"
 
@@ -36,9 +36,18 @@ def test_failing_recipe_is_one_line():
         benchmark.run_measured([sys.executable, "-c", "raise ValueError('broken')"], {})
 
 
-def test_the_onednn_pool_recipe_is_the_lesson_with_tensorflows_pool_back_on(monkeypatch, tmp_path):
-    """The paired comparison for mnist_lesson/keras_setup.py's allocator switch: the same lesson,
-    the same command, only the switch set back to TensorFlow's default."""
+@pytest.mark.parametrize(
+    ("paired", "variable", "value"),
+    [
+        ("lesson_onednn_pool", ONEDNN_SYSTEM_ALLOCATOR, "0"),
+        ("lesson_malloc_default", MALLOC_ARENA_MAX, "0"),
+    ],
+)
+def test_a_paired_memory_recipe_is_the_lesson_with_one_setting_back_at_its_default(
+    monkeypatch, tmp_path, paired, variable, value
+):
+    """The paired comparisons for mnist_lesson/keras_setup.py's memory settings: the same
+    lesson, the same command, only one setting put back to its library's default."""
     seen = []
 
     def capture(command, env):
@@ -46,14 +55,15 @@ def test_the_onednn_pool_recipe_is_the_lesson_with_tensorflows_pool_back_on(monk
         raise benchmark.BenchmarkError("not run")
 
     monkeypatch.setattr(benchmark, "run_measured", capture)
-    monkeypatch.delenv(ONEDNN_SYSTEM_ALLOCATOR, raising=False)
-    for name in ("lesson", "lesson_onednn_pool"):
+    for name in (ONEDNN_SYSTEM_ALLOCATOR, MALLOC_ARENA_MAX):
+        monkeypatch.delenv(name, raising=False)
+    for name in ("lesson", paired):
         with pytest.raises(benchmark.BenchmarkError):
             benchmark.run_recipe(name, "mnist.npz", 1, False, tmp_path)
-    (lesson, lesson_env), (pool, pool_env) = seen
-    assert [part.replace("lesson_onednn_pool", "lesson") for part in pool] == lesson
-    assert ONEDNN_SYSTEM_ALLOCATOR not in lesson_env  # the lesson sets it itself
-    assert pool_env.pop(ONEDNN_SYSTEM_ALLOCATOR) == "0" and pool_env == lesson_env
+    (lesson, lesson_env), (other, other_env) = seen
+    assert [part.replace(paired, "lesson") for part in other] == lesson
+    assert variable not in lesson_env  # the lesson sets it itself
+    assert other_env.pop(variable) == value and other_env == lesson_env
 
 
 def fake_results():

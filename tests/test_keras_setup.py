@@ -5,13 +5,19 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import subprocess
 import sys
 
 import pytest
 
 from conftest import ROOT, assert_clean_failure, run_lesson
-from mnist_lesson.keras_setup import ONEDNN_SYSTEM_ALLOCATOR, lines_worth_showing
+from mnist_lesson.keras_setup import (
+    MALLOC_ARENA_MAX,
+    MALLOC_ARENAS,
+    ONEDNN_SYSTEM_ALLOCATOR,
+    lines_worth_showing,
+)
 
 PREAMBLE = "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR"
 INFO = "I0000 00:00:1796190853.882889    4290 port.cc:153] oneDNN custom operations are on."
@@ -162,3 +168,49 @@ def test_a_fit_gives_its_copy_of_the_data_back():
     assert ours["allocator"] == "1"
     assert ours["left"] < 80, f"a fit on 160 MB left {ours['left']} MB behind"
     assert run(1, **{ONEDNN_SYSTEM_ALLOCATOR: "0"})["allocator"] == "0"  # no need to measure
+
+
+# Eight threads allocate at once, then the number of malloc heaps glibc made ("arenas").
+COUNT_HEAPS = """
+import ctypes, os, re, sys, tempfile, threading
+from mnist_lesson.keras_setup import cap_malloc_arenas
+print(cap_malloc_arenas() if sys.argv[1] == "cap" else None)
+together = threading.Barrier(8)
+def allocate():
+    together.wait()
+    blocks = [bytearray(200_000) for _ in range(20)]
+    together.wait()
+threads = [threading.Thread(target=allocate) for _ in range(8)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+libc = ctypes.CDLL(None)
+libc.fopen.restype = ctypes.c_void_p
+path = os.path.join(tempfile.mkdtemp(), "malloc_info.xml")
+report = ctypes.c_void_p(libc.fopen(path.encode(), b"w"))
+libc.malloc_info(0, report)
+libc.fclose(report)
+with open(path) as xml:
+    print(len(re.findall(r'<heap nr="[0-9]+">', xml.read())))
+"""
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's malloc heaps")
+def test_the_lesson_caps_mallocs_heaps_and_keeps_a_cap_the_user_set():
+    """Capped before the backend starts its threads, glibc keeps to MALLOC_ARENAS heaps however
+    many threads allocate (without the cap it makes one per thread); MALLOC_ARENA_MAX wins."""
+
+    def run(mode, **env):
+        environment = {k: v for k, v in os.environ.items() if k != MALLOC_ARENA_MAX}
+        result = subprocess.run(
+            [sys.executable, "-c", COUNT_HEAPS, mode],
+            cwd=ROOT, capture_output=True, text=True, timeout=60, env={**environment, **env},
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        cap, heaps = result.stdout.split()
+        return cap, int(heaps)
+
+    assert run("cap") == (str(MALLOC_ARENAS), MALLOC_ARENAS)
+    assert run("none")[1] > MALLOC_ARENAS  # the test can tell
+    assert run("cap", **{MALLOC_ARENA_MAX: "3"}) == ("3", 3)
