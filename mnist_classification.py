@@ -969,6 +969,15 @@ drawing_pad  # in a notebook, the pad itself is this cell's output
 #   size or another number of classes, change `shape=(28, 28, 1)` and the 10 of the output
 #   layers and of `np.eye(10)`. If your pictures come sorted by label, shuffle them first:
 #   section 2 takes the last twelfth for validation.
+# - Train on digits you photographed. `prepare_image` of section 12 (`from handwriting import
+#   prepare_image`) turns each photo into a 28×28 array of pixels from 0 to 1, as section 2
+#   makes them, so `np.stack([prepare_image(path) for path in paths])[..., np.newaxis]` is an
+#   `x` for `fit`, and `np.eye(10)[digits]`, the digit each photo shows, its `y`. Keep some
+#   photos back to validate on and others to test on.
+# - Choose the settings for new data on its validation digits: train with a few learning rates
+#   (say 0.001, 0.004 and 0.01) and batch sizes, and keep those whose `val_categorical_accuracy`
+#   is best after the epochs you can afford. `benchmarks/recipe_search.py` does this, over
+#   seeds, for this lesson's models.
 
 # %%
 terminal_heading("Recap")

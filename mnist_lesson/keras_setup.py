@@ -31,9 +31,10 @@ ONEDNN_SYSTEM_ALLOCATOR = "TF_ONEDNN_USE_SYSTEM_ALLOCATOR"
 # per core. TensorFlow's threads each allocate and free a fit's buffers, so freed memory ends up
 # spread over many heaps, where the next fit, running on other threads, cannot reuse it: the
 # process grows by tens of MB per fit. Capped at two heaps (glibc's documented mallopt option,
-# what MALLOC_ARENA_MAX=2 does), the lesson's peak falls by about 200 MB, at the same speed and
-# with the same numbers (benchmarks/README.md, "Where the memory goes"). Linux with glibc only;
-# a MALLOC_ARENA_MAX the user set wins, as glibc has then read it already.
+# what MALLOC_ARENA_MAX=2 does), freed memory is reused, the lesson's peak falls and its numbers
+# stay the same (benchmarks/README.md, "Where the memory goes", times the lesson with and
+# without the cap). Linux with glibc only; a MALLOC_ARENA_MAX the user set wins, as glibc has
+# then read it already.
 MALLOC_ARENA_MAX = "MALLOC_ARENA_MAX"
 MALLOC_ARENAS = 2
 _M_ARENA_MAX = -8  # mallopt's parameter number for it, from glibc's <malloc.h>
@@ -122,7 +123,8 @@ def _startup_output_filtered():
 def import_keras_quietly():
     """Keras, imported with its backend, without the start-up INFO and WARNING lines (which
     Jupyter would show); ERROR lines still show, later messages follow the log level set here.
-    TensorFlow, when it loads here, uses the system allocator (``ONEDNN_SYSTEM_ALLOCATOR``)."""
+    TensorFlow, when it loads here, uses the system allocator (``ONEDNN_SYSTEM_ALLOCATOR``), and
+    glibc's malloc is capped at ``MALLOC_ARENAS`` heaps first (``cap_malloc_arenas``)."""
     check_backend()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", QUIET_LOG_LEVEL)
     os.environ.setdefault(ONEDNN_SYSTEM_ALLOCATOR, "1")
