@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import importlib.util
 import os
 import platform
@@ -145,6 +146,7 @@ def import_keras_quietly():
     return keras
 
 
+@functools.cache  # once per process: later calls report the cap set the first time
 def cap_malloc_arenas() -> int | None:
     """Cap glibc's malloc at ``MALLOC_ARENAS`` heaps before the backend starts its threads; the
     cap in force, or None where there is no glibc (macOS, Windows, musl) to cap."""
@@ -242,8 +244,7 @@ def environment(op_determinism: bool) -> dict:
         "cpu_features": cpu_features(),
         "onednn_max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA"),
         "onednn_system_allocator": os.environ.get(ONEDNN_SYSTEM_ALLOCATOR),
-        "malloc_arenas": os.environ.get(MALLOC_ARENA_MAX)
-        or (MALLOC_ARENAS if platform.libc_ver()[0] == "glibc" else None),
+        "malloc_arenas": cap_malloc_arenas(),
         "cpu_count": os.cpu_count(),
         "gpus": gpus(),
         "op_determinism": op_determinism,
