@@ -130,8 +130,7 @@ my_model = keras.Sequential(
 my_model.compile(
     optimizer="adam", loss="categorical_crossentropy", metrics=["categorical_accuracy"]
 )
-my_model.fit(x_train, y_train, epochs=6, batch_size=100, validation_data=(x_val, y_val),
-             verbose=2)  # fmt: skip
+my_model.fit(x_train, y_train, epochs=6, batch_size=100, validation_data=(x_val, y_val), verbose=2)
 
 # %%
 check.check_own_model(my_model, (x_test, test_digits))
@@ -167,14 +166,19 @@ check.check_p_value(p_value, finding)
 def two_hidden_layers():
     keras.utils.set_random_seed(42)
     return keras.Sequential(
-        [keras.Input(shape=(28, 28, 1)), layers.Flatten(), layers.Dense(512, activation="relu"),
-         layers.Dense(512, activation="relu"), layers.Dense(10, activation="softmax")]
-    )  # fmt: skip
+        [
+            keras.Input(shape=(28, 28, 1)),
+            layers.Flatten(),
+            layers.Dense(512, activation="relu"),
+            layers.Dense(512, activation="relu"),
+            layers.Dense(10, activation="softmax"),
+        ]
+    )
 
 
 runs = {}
-for name, callbacks in (("overfit", []), ("cured", [keras.callbacks.EarlyStopping(
-        monitor="val_loss", patience=2, restore_best_weights=True)])):  # fmt: skip
+stopping = keras.callbacks.EarlyStopping(monitor="val_loss", patience=2, restore_best_weights=True)
+for name, callbacks in {"overfit": [], "cured": [stopping]}.items():
     model = two_hidden_layers()
     model.compile(optimizer="adam", loss="categorical_crossentropy")
     keras.utils.set_random_seed(42)
@@ -250,8 +254,9 @@ my_convnet = keras.Sequential(
 my_convnet.compile(
     optimizer="adam", loss="categorical_crossentropy", metrics=["categorical_accuracy"]
 )
-my_convnet.fit(x_train, y_train, epochs=3, batch_size=100, validation_data=(x_val, y_val),
-               verbose=2)  # fmt: skip
+my_convnet.fit(
+    x_train, y_train, epochs=3, batch_size=100, validation_data=(x_val, y_val), verbose=2
+)
 
 # %%
 check.check_convnet(my_convnet, (x_train, y_train), (x_test, test_digits))

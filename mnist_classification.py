@@ -227,9 +227,13 @@ simple_untrained = simple_model.evaluate(x_val, y_val, verbose=0, return_dict=Tr
 print(f"before training: validation loss {simple_untrained['loss']:.4f}")
 keras.utils.set_random_seed(settings.seed)  # the same seed, the same batches in the same order
 simple_history = simple_model.fit(
-    x_fit, y_fit, epochs=settings.simple_epochs, batch_size=settings.batch_size,
-    validation_data=(x_val, y_val), verbose=2,
-)  # fmt: skip
+    x_fit,
+    y_fit,
+    epochs=settings.simple_epochs,
+    batch_size=settings.batch_size,
+    validation_data=(x_val, y_val),
+    verbose=2,
+)
 
 # %% [markdown]
 # **Testing.** Now the test digits, once: `evaluate` gives the loss and the accuracy, and
@@ -270,10 +274,13 @@ print(reports.read_out(simple_matrix))
 
 # %%
 sums = simple_outputs.sum(axis=1)
-simple_output_sums = dict(zip(["percentile_5", "median", "percentile_95"],
-                              np.percentile(sums, [5, 50, 95]).tolist()))  # fmt: skip
-print("sum of the ten outputs per test digit: median {median:.2f}, 90% of digits between "
-      "{percentile_5:.2f} and {percentile_95:.2f}".format(**simple_output_sums))  # fmt: skip
+simple_output_sums = dict(
+    zip(["percentile_5", "median", "percentile_95"], np.percentile(sums, [5, 50, 95]).tolist())
+)
+print(
+    "sum of the ten outputs per test digit: median {median:.2f}, 90% of digits between "
+    "{percentile_5:.2f} and {percentile_95:.2f}".format(**simple_output_sums)
+)
 
 # %% [markdown]
 # ## 4. The deep model: hidden layers, softmax, shifted digits
@@ -329,9 +336,13 @@ deep_untrained = deep_model.evaluate(x_val, y_val, verbose=0, return_dict=True)
 print(f"before training: validation loss {deep_untrained['loss']:.4f}")
 keras.utils.set_random_seed(settings.seed)
 deep_history = deep_model.fit(
-    x_fit, y_fit, epochs=settings.deep_epochs, batch_size=settings.batch_size,
-    validation_data=(x_val, y_val), verbose=2,
-)  # fmt: skip
+    x_fit,
+    y_fit,
+    epochs=settings.deep_epochs,
+    batch_size=settings.batch_size,
+    validation_data=(x_val, y_val),
+    verbose=2,
+)
 
 # %%
 deep_loss, deep_accuracy = deep_model.evaluate(x_test, y_test, verbose=0)
@@ -376,12 +387,21 @@ def recipe(schedule, epochs) -> dict:
     return {"epochs": epochs, "learning_rate": rate, "batch_size": settings.batch_size}
 
 
-part_1 = {
-    "simple": (simple_model, "binary_crossentropy", simple_schedule, settings.simple_epochs,
-               simple_history, simple_untrained, simple_accuracy, simple_loss, simple_matrix),
-    "deep": (deep_model, "categorical_crossentropy", deep_schedule, settings.deep_epochs,
-             deep_history, deep_untrained, deep_accuracy, deep_loss, deep_matrix),
-}  # fmt: skip
+def model_record(model, loss, schedule, epochs, history, untrained, test_loss, matrix) -> dict:
+    """What metrics.json keeps of one trained model: how it was built and trained, its results."""
+    return {
+        **describe(model),
+        "loss": loss,
+        **recipe(schedule, epochs),
+        "before_training": untrained,
+        "history": history.history,
+        "test_accuracy": float(np.trace(matrix) / matrix.sum()),
+        "test_loss": float(test_loss),
+        "confusion_matrix": matrix.tolist(),
+        **reports.weakest_and_most_confused(matrix),
+    }
+
+
 metrics = {
     "dataset": {
         "source": mnist.source,
@@ -394,29 +414,26 @@ metrics = {
     "quick": settings.quick,
     "environment": environment(op_determinism),
     "models": {
-        name: {
-            **describe(model),
-            "loss": loss,
-            **recipe(schedule, epochs),
-            "xla": bool(model.jit_compile),
-            "before_training": untrained,
-            "history": history.history,
-            "test_accuracy": float(np.trace(matrix) / matrix.sum()),
-            "test_loss": float(test_loss),
-            "confusion_matrix": matrix.tolist(),
-            **reports.weakest_and_most_confused(matrix),
-        }
-        for name, (
-            model,
-            loss,
-            schedule,
-            epochs,
-            history,
-            untrained,
-            _,
-            test_loss,
-            matrix,
-        ) in part_1.items()
+        "simple": model_record(
+            simple_model,
+            loss="binary_crossentropy",
+            schedule=simple_schedule,
+            epochs=settings.simple_epochs,
+            history=simple_history,
+            untrained=simple_untrained,
+            test_loss=simple_loss,
+            matrix=simple_matrix,
+        ),
+        "deep": model_record(
+            deep_model,
+            loss="categorical_crossentropy",
+            schedule=deep_schedule,
+            epochs=settings.deep_epochs,
+            history=deep_history,
+            untrained=deep_untrained,
+            test_loss=deep_loss,
+            matrix=deep_matrix,
+        ),
     },
     "simple_output_sums": simple_output_sums,
 }
@@ -440,9 +457,8 @@ outputs.keep_run()
 # Each run ends a little differently with another seed, so the table shows, beside this run's
 # gain in **points** (98.70% against 98.50% is a gain of +0.20 points), each rung's **gain over
 # the seeds**, smallest to largest, from `benchmarks/ladder_seeds.json`, where this lesson ran
-# once per seed. A gain is also measured
-# on only 10,000 test digits: a change **fixes** some digits the rung above got wrong and
-# **breaks** others it got right. If the change made no difference, each of these digits would
+# once per seed. A gain is also measured on only 10,000 test digits: a change **fixes** some
+# digits the rung above got wrong and **breaks** others it got right. If the change made no difference, each of these digits would
 # be as likely fixed as broken, like a coin toss. The **p-value** (McNemar's test) is the
 # chance that coin tosses give a split at least as lopsided as the one measured: below 0.05,
 # luck alone is an unlikely explanation.
@@ -453,18 +469,24 @@ terminal_heading("Part 2: The experiments", "6. The ladder: one change at a time
 
 def one_layer(output_activation):
     return keras.Sequential(
-        [keras.Input(shape=(28, 28, 1)), layers.Flatten(),
-         layers.Dense(10, activation=output_activation)]
-    )  # fmt: skip
+        [
+            keras.Input(shape=(28, 28, 1)),
+            layers.Flatten(),
+            layers.Dense(10, activation=output_activation),
+        ]
+    )
 
 
 def two_hidden_layers(hidden_activation):
     return keras.Sequential(
-        [keras.Input(shape=(28, 28, 1)), layers.Flatten(),
-         layers.Dense(512, activation=hidden_activation),
-         layers.Dense(512, activation=hidden_activation),
-         layers.Dense(10, activation="softmax")]
-    )  # fmt: skip
+        [
+            keras.Input(shape=(28, 28, 1)),
+            layers.Flatten(),
+            layers.Dense(512, activation=hidden_activation),
+            layers.Dense(512, activation=hidden_activation),
+            layers.Dense(10, activation="softmax"),
+        ]
+    )
 
 
 simple_recipe = (simple_schedule, settings.simple_epochs)
@@ -473,12 +495,14 @@ deep_recipe = (deep_schedule, settings.deep_epochs)
 # name: (how to build it, its loss, its recipe).
 new_rungs = {
     "softmax": (lambda: one_layer("softmax"), "categorical_crossentropy", simple_recipe),
-    "softmax_deep_recipe": (lambda: one_layer("softmax"), "categorical_crossentropy",
-                            deep_recipe),
-    "sigmoid_hidden": (lambda: two_hidden_layers("sigmoid"), "categorical_crossentropy",
-                       deep_recipe),
+    "softmax_deep_recipe": (lambda: one_layer("softmax"), "categorical_crossentropy", deep_recipe),
+    "sigmoid_hidden": (
+        lambda: two_hidden_layers("sigmoid"),
+        "categorical_crossentropy",
+        deep_recipe,
+    ),
     "unshifted": (lambda: two_hidden_layers("relu"), "categorical_crossentropy", deep_recipe),
-}  # fmt: skip
+}
 rung_models = {"simple": (simple_model, "binary_crossentropy", simple_recipe)}
 untrained_loss = {"simple": simple_untrained["loss"]}
 for name, (build, loss, (schedule, epochs)) in new_rungs.items():
@@ -493,8 +517,10 @@ for name, (build, loss, (schedule, epochs)) in new_rungs.items():
     keras.utils.set_random_seed(settings.seed)  # the batches every rung sees
     history = model.fit(x_fit, y_fit, epochs=epochs, batch_size=settings.batch_size, verbose=0)
     rung_models[name] = (model, loss, (schedule, epochs))
-    print(f"{name}: validation loss {untrained_loss[name]:.4f} before training, training "
-          f"loss {history.history['loss'][-1]:.4f} after")  # fmt: skip
+    print(
+        f"{name}: validation loss {untrained_loss[name]:.4f} before training, training "
+        f"loss {history.history['loss'][-1]:.4f} after"
+    )
 rung_models["deep"] = (deep_model, "categorical_crossentropy", deep_recipe)
 untrained_loss["deep"] = deep_untrained["loss"]
 
@@ -523,7 +549,6 @@ for name, (model, loss, (schedule, epochs)) in rung_models.items():
         **describe(model),
         "loss": loss,
         **recipe(schedule, epochs),
-        "xla": bool(model.jit_compile),
         "initial_weights": starting_weights(model),
         "loss_before_training": untrained_loss[name],
         "validation_accuracy": float(val_right.mean()),
@@ -557,10 +582,11 @@ reports.show_table(reports.fixed_broken_table(ladder), "What each change did to 
 #
 # Each gain is what its change buys at that point of the path: the softmax output is measured
 # on one layer, the shift on two hidden layers. And the two losses differ in scale: binary
-# cross-entropy averages over ten outputs, so each logit gets a tenth of the gradient that
-# categorical cross-entropy gives it. Adam, which divides every step by the gradients' own
-# size, cancels that factor; plain gradient descent, whose steps are the gradient times the
-# learning rate, would not.
+# cross-entropy is the average of ten yes/no losses, one per output, so the same mistake on
+# one output moves it a tenth as much as it moves categorical cross-entropy, and its
+# gradients are a tenth as large. Adam, which divides every step by the gradients' own size,
+# cancels that factor; plain gradient descent, whose steps are the gradient times the
+# learning rate, would take steps a tenth as large.
 #
 # **In 5 epochs.** The deep recipe was chosen for ReLU, so perhaps it merely suits sigmoid
 # less. `benchmarks/recipe_search.py` gave each activation its own best learning rate on the
@@ -591,22 +617,35 @@ print(seed_results.describe_fair_comparison())
 terminal_heading("7. Overfitting, made visible")
 few = 1_000
 overfitting = {}
-for name, shift in (("unshifted", []), ("shifted", [layers.RandomTranslation(
-        1 / 28, 1 / 28, fill_mode="constant", seed=settings.seed)])):  # fmt: skip
+shifts = {
+    "unshifted": [],
+    "shifted": [layers.RandomTranslation(1 / 28, 1 / 28, fill_mode="constant", seed=settings.seed)],
+}
+for name, shift in shifts.items():
     keras.utils.set_random_seed(settings.seed)
     model = keras.Sequential(
-        [keras.Input(shape=(28, 28, 1)), *shift, layers.Flatten(),
-         layers.Dense(512, activation="relu"), layers.Dense(512, activation="relu"),
-         layers.Dense(10, activation="softmax")]
-    )  # fmt: skip
+        [
+            keras.Input(shape=(28, 28, 1)),
+            *shift,
+            layers.Flatten(),
+            layers.Dense(512, activation="relu"),
+            layers.Dense(512, activation="relu"),
+            layers.Dense(10, activation="softmax"),
+        ]
+    )
     model.compile(
         optimizer="adam", loss="categorical_crossentropy", metrics=["categorical_accuracy"]
     )
     keras.utils.set_random_seed(settings.seed)
     history = model.fit(
-        x_fit[:few], y_fit[:few], epochs=25, batch_size=100,
-        validation_data=(x_val, y_val), validation_batch_size=1000, verbose=0,
-    )  # fmt: skip
+        x_fit[:few],
+        y_fit[:few],
+        epochs=25,
+        batch_size=100,
+        validation_data=(x_val, y_val),
+        validation_batch_size=1000,
+        verbose=0,
+    )
     overfitting[name] = history.history
 outputs.save_and_show(plots.overfitting(overfitting, few), "overfitting.png")
 overfitting_table = reports.overfitting_table(overfitting)
@@ -636,6 +675,13 @@ reports.show_table(overfitting_table, f"Trained on {few:,} digits for 25 epochs"
 # much its activations differ from digit to digit (the **spread**: each unit's standard
 # deviation over the digits, averaged over the units) and the **gradient norm** of its
 # weights, the length of their gradient taken as one long vector.
+#
+# Keras starts a `Dense` layer's weights at random, uniformly between two bounds set by how
+# many inputs and outputs the layer has (the **Glorot uniform** rule, Keras' default): the
+# more connections, the smaller the weights, so that a signal keeps about its size from layer
+# to layer. The code below spells that rule out, `VarianceScaling(initial_scale,
+# mode="fan_avg", distribution="uniform")`: the same rule with its variance multiplied by
+# `initial_scale`, which is 1.0, Keras' default, unless we change it.
 
 # %%
 terminal_heading("8. Why ReLU: the signal fades through sigmoid layers")
@@ -648,14 +694,25 @@ def hidden_stack(activation, initial_scale=1.0):
     """Six hidden layers of ``activation`` units; ``initial_scale`` multiplies the variance of
     Keras' default starting weights (Glorot uniform)."""
     keras.utils.set_random_seed(settings.seed)  # every stack starts from the same weights
+    # A new initializer for each layer: one shared instance would give them all the same weights.
+    hidden = [
+        layers.Dense(
+            hidden_width,
+            activation=activation,
+            kernel_initializer=keras.initializers.VarianceScaling(
+                initial_scale, mode="fan_avg", distribution="uniform"
+            ),
+        )
+        for _ in range(hidden_layers)
+    ]
     return keras.Sequential(
-        [keras.Input(shape=(28, 28, 1)), layers.Flatten()]
-        + [layers.Dense(hidden_width, activation=activation,
-                        kernel_initializer=keras.initializers.VarianceScaling(
-                            initial_scale, mode="fan_avg", distribution="uniform"))
-           for _ in range(hidden_layers)]
-        + [layers.Dense(10, activation="softmax")]
-    )  # fmt: skip
+        [
+            keras.Input(shape=(28, 28, 1)),
+            layers.Flatten(),
+            *hidden,
+            layers.Dense(10, activation="softmax"),
+        ]
+    )
 
 
 stacks = {"sigmoid": hidden_stack("sigmoid"), "relu": hidden_stack("relu")}
@@ -667,8 +724,8 @@ gradient_norms = {
 }
 per_layer = {}
 for name in stacks:
-    per_layer[f"{name}: spread"], per_layer[f"{name}: gradient norm"] = (
-        spread[name], gradient_norms[name])  # fmt: skip
+    per_layer[f"{name}: spread"] = spread[name]
+    per_layer[f"{name}: gradient norm"] = gradient_norms[name]
 table = pd.DataFrame(per_layer, index=pd.RangeIndex(1, hidden_layers + 1, name="hidden layer"))
 reports.show_table(table.T.map("{:.1e}".format), "At the start, layer 1 next to the input")
 
@@ -701,14 +758,25 @@ variant = {"sigmoid": "sigmoid", "relu": "relu", "sigmoid, scaled start": "sigmo
 stack_accuracy = {}
 for name, stack in stacks.items():
     rate = best_rates.get(variant[name], 0.1)
-    stack.compile(optimizer=keras.optimizers.SGD(learning_rate=rate),
-                  loss="categorical_crossentropy", metrics=["categorical_accuracy"])  # fmt: skip
+    stack.compile(
+        optimizer=keras.optimizers.SGD(learning_rate=rate),
+        loss="categorical_crossentropy",
+        metrics=["categorical_accuracy"],
+    )
     keras.utils.set_random_seed(settings.seed)
-    history = stack.fit(x_fit[:6000], y_fit[:6000], epochs=2, batch_size=50,
-                        validation_data=(x_val, y_val), verbose=0)  # fmt: skip
+    history = stack.fit(
+        x_fit[:6000],
+        y_fit[:6000],
+        epochs=2,
+        batch_size=50,
+        validation_data=(x_val, y_val),
+        verbose=0,
+    )
     stack_accuracy[name] = history.history["val_categorical_accuracy"]
-    print(f"{name:>22} stack, SGD at learning rate {rate}: validation accuracy "
-          f"{stack_accuracy[name][-1]:.2%} after 2 epochs")  # fmt: skip
+    print(
+        f"{name:>22} stack, SGD at learning rate {rate}: validation accuracy "
+        f"{stack_accuracy[name][-1]:.2%} after 2 epochs"
+    )
 print(seed_results.describe_depth())
 
 figure = plots.signal_through_layers(spread, gradient_norms, stack_accuracy)
@@ -753,13 +821,14 @@ sgd_twin.compile(
     metrics=["categorical_accuracy"],
 )
 keras.utils.set_random_seed(settings.seed)  # the simple model's batches
-sgd_twin.fit(x_fit, y_fit, epochs=settings.simple_epochs, batch_size=settings.batch_size,
-             verbose=0)  # fmt: skip
+sgd_twin.fit(x_fit, y_fit, epochs=settings.simple_epochs, batch_size=settings.batch_size, verbose=0)
 for name, model in (("Adam", simple_model), ("plain SGD", sgd_twin)):
     print(f"{name}: validation accuracy {model.evaluate(x_val, y_val, verbose=0)[1]:.2%}")
 pixel_usage = (train_images > 0).mean(axis=0).ravel()  # how often each pixel holds ink
-kernels = {"Adam (the simple model)": simple_model.layers[-1].get_weights()[0],
-           "plain SGD": sgd_twin.layers[-1].get_weights()[0]}  # fmt: skip
+kernels = {
+    "Adam (the simple model)": simple_model.layers[-1].get_weights()[0],
+    "plain SGD": sgd_twin.layers[-1].get_weights()[0],
+}
 outputs.save_and_show(plots.weight_images(kernels, pixel_usage), "simple_model_weights.png")
 weight_pictures = reports.where_the_strongest_weights_are(kernels, pixel_usage)
 table = pd.DataFrame(weight_pictures).T.map(reports.percent)
@@ -801,8 +870,11 @@ reports.show_table(pd.DataFrame(confused_pairs), "The deep model's most frequent
 
 # %%
 shift_pixels = [0, 1, 2, 3, 4]
-robustness_models = {"simple": simple_model, "unshifted": rung_models["unshifted"][0],
-                     "deep": deep_model}  # fmt: skip
+robustness_models = {
+    "simple": simple_model,
+    "unshifted": rung_models["unshifted"][0],
+    "deep": deep_model,
+}
 shift_accuracy = {name: [] for name in robustness_models}
 for pixels in shift_pixels:
     moved = reports.shifted(x_test, pixels)

@@ -59,7 +59,8 @@ def shift_pixels(layer) -> float:
 
 def describe(model) -> dict:
     """A Sequential ``model``'s layers by name; the hidden ones (not the output or the plumbing),
-    by width when all Dense; their activation, the output's, the training shift, the weights."""
+    by width when all Dense; their activation, the output's, the training shift, the weights;
+    and ``xla``, ``model.jit_compile``: whether Keras runs its steps through the XLA compiler."""
     import keras
 
     layers = list(model.layers)
@@ -67,8 +68,9 @@ def describe(model) -> dict:
     hidden = [layer for layer in layers[:-1] if not isinstance(layer, _plumbing())]
     all_dense = all(isinstance(layer, keras.layers.Dense) for layer in hidden)
     activations = {_activation(layer) for layer in hidden} - {None, "linear"}
-    shifts = [shift_pixels(layer) for layer in layers
-              if isinstance(layer, keras.layers.RandomTranslation)]  # fmt: skip
+    shifts = [
+        shift_pixels(layer) for layer in layers if isinstance(layer, keras.layers.RandomTranslation)
+    ]
     return {
         "layers": [layer_name(layer) for layer in layers],
         "hidden_layers": [layer.units if all_dense else layer_name(layer) for layer in hidden],
@@ -76,6 +78,7 @@ def describe(model) -> dict:
         "output_activation": _activation(output),
         "shift_pixels": max(shifts, default=0),
         "parameters": model.count_params(),
+        "xla": bool(model.jit_compile),
     }
 
 
