@@ -458,10 +458,10 @@ outputs.keep_run()
 # gain in **points** (98.70% against 98.50% is a gain of +0.20 points), each rung's **gain over
 # the seeds**, smallest to largest, from `benchmarks/ladder_seeds.json`, where this lesson ran
 # once per seed. A gain is also measured on only 10,000 test digits: a change **fixes** some
-# digits the rung above got wrong and **breaks** others it got right. If the change made no difference, each of these digits would
-# be as likely fixed as broken, like a coin toss. The **p-value** (McNemar's test) is the
-# chance that coin tosses give a split at least as lopsided as the one measured: below 0.05,
-# luck alone is an unlikely explanation.
+# digits the rung above got wrong and **breaks** others it got right. If the change made no
+# difference, each of these digits would be as likely fixed as broken, like a coin toss. The
+# **p-value** (McNemar's test) is the chance that coin tosses give a split at least as
+# lopsided as the one measured: below 0.05, luck alone is an unlikely explanation.
 
 # %%
 terminal_heading("Part 2: The experiments", "6. The ladder: one change at a time")
@@ -582,9 +582,9 @@ reports.show_table(reports.fixed_broken_table(ladder), "What each change did to 
 #
 # Each gain is what its change buys at that point of the path: the softmax output is measured
 # on one layer, the shift on two hidden layers. And the two losses differ in scale: binary
-# cross-entropy is the average of ten yes/no losses, one per output, so the same mistake on
-# one output moves it a tenth as much as it moves categorical cross-entropy, and its
-# gradients are a tenth as large. Adam, which divides every step by the gradients' own size,
+# cross-entropy is the average of ten yes/no losses, one per output, so each output counts
+# for a tenth of the loss and its gradient is divided by ten; categorical cross-entropy
+# divides by nothing. Adam, which divides every step by the gradients' own size,
 # cancels that factor; plain gradient descent, whose steps are the gradient times the
 # learning rate, would take steps a tenth as large.
 #
@@ -678,10 +678,12 @@ reports.show_table(overfitting_table, f"Trained on {few:,} digits for 25 epochs"
 #
 # Keras starts a `Dense` layer's weights at random, uniformly between two bounds set by how
 # many inputs and outputs the layer has (the **Glorot uniform** rule, Keras' default): the
-# more connections, the smaller the weights, so that a signal keeps about its size from layer
-# to layer. The code below spells that rule out, `VarianceScaling(initial_scale,
-# mode="fan_avg", distribution="uniform")`: the same rule with its variance multiplied by
-# `initial_scale`, which is 1.0, Keras' default, unless we change it.
+# more connections, the smaller the weights, so that for units whose slope is about 1 a
+# signal keeps about its size from layer to layer. The code below spells that rule out,
+# `VarianceScaling(initial_scale, mode="fan_avg", distribution="uniform")`: `fan_avg` is the
+# average of the layer's inputs and outputs, and `initial_scale` multiplies the weights'
+# **variance** (their spread, squared), so the bounds are multiplied by its square root.
+# `initial_scale=1.0` gives exactly Keras' default.
 
 # %%
 terminal_heading("8. Why ReLU: the signal fades through sigmoid layers")
