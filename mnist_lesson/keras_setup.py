@@ -8,6 +8,7 @@ import contextlib
 import ctypes
 import functools
 import importlib.util
+import json
 import os
 import platform
 import re
@@ -39,6 +40,30 @@ ONEDNN_SYSTEM_ALLOCATOR = "TF_ONEDNN_USE_SYSTEM_ALLOCATOR"
 MALLOC_ARENA_MAX = "MALLOC_ARENA_MAX"
 MALLOC_ARENAS = 2
 _M_ARENA_MAX = -8  # mallopt's parameter number for it, from glibc's <malloc.h>
+
+# glibc also decides, block by block, whether memory comes from those heaps or straight from the
+# system (mmap, and given back when freed): blocks above its "mmap threshold" do. The threshold
+# starts at 128 kB and rises to the size of each large block freed, up to 32 MB; after the
+# first fit frees its copy of the data, copies of the test digits (31 MB) are cut from the
+# heaps, where what is freed stays resident as holes between blocks still in use. A fixed
+# threshold of 16 MB (glibc's documented mallopt option, what MALLOC_MMAP_THRESHOLD_=16777216
+# does) keeps sending blocks above it to the system: the peak falls, the numbers stay the same
+# (benchmarks/README.md, "Where the memory goes"). Set as early as it can be (start_lesson does,
+# before the data loads); a MALLOC_MMAP_THRESHOLD_ the user set wins; Linux with glibc only.
+MALLOC_MMAP_THRESHOLD = "MALLOC_MMAP_THRESHOLD_"
+MMAP_THRESHOLD_BYTES = 16 * 2**20
+_M_MMAP_THRESHOLD = -3  # mallopt's parameter number for it, from glibc's <malloc.h>
+
+# TensorFlow's TFLite converter imports JAX when TensorFlow loads, if JAX is installed
+# (tensorflow/lite/python/util.py: `from jax import jit`, for converting JAX functions), and
+# goes on without it when that import fails. The lesson never converts to TFLite, and JAX with
+# its XLA runtime holds about a hundred MB, so a TensorFlow run of the lesson in an environment
+# that also has JAX (the tests', or the README's JAX step) would carry it for nothing. While
+# TensorFlow loads, `import jax` fails (a None in sys.modules, Python's documented way to stop an
+# import); afterwards JAX imports as usual. Loading TensorFlow loads Keras too, so this is done
+# only where Keras is sure to run on TensorFlow: where neither KERAS_BACKEND nor a keras.json
+# where Keras looks for one (keras/src/backend/config.py) names another backend.
+_TFLITE_OPTIONAL_IMPORT = "jax"
 
 # TensorFlow's C++ runtime writes glog/absl records to file descriptor 2 while it loads, before
 # any log level applies ("I0000 00:00:1700000000.123456  4290 port.cc:153] ..."), after a line
@@ -124,19 +149,24 @@ def _startup_output_filtered():
 def import_keras_quietly():
     """Keras, imported with its backend, without the start-up INFO and WARNING lines (which
     Jupyter would show); ERROR lines still show, later messages follow the log level set here.
-    TensorFlow, when it loads here, uses the system allocator (``ONEDNN_SYSTEM_ALLOCATOR``), and
-    glibc's malloc is capped at ``MALLOC_ARENAS`` heaps first (``cap_malloc_arenas``)."""
+    TensorFlow, when it loads here, uses the system allocator (``ONEDNN_SYSTEM_ALLOCATOR``) and
+    loads without JAX (``_TFLITE_OPTIONAL_IMPORT``); glibc's malloc is capped at
+    ``MALLOC_ARENAS`` heaps and its mmap threshold fixed first (``cap_malloc_arenas``,
+    ``fix_mmap_threshold``)."""
     check_backend()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", QUIET_LOG_LEVEL)
     os.environ.setdefault(ONEDNN_SYSTEM_ALLOCATOR, "1")
     cap_malloc_arenas()
+    fix_mmap_threshold()
     with _startup_output_filtered():
-        import keras
-
         if importlib.util.find_spec("tensorflow") is not None:
             # Keras seeds TensorFlow whenever it is installed, whatever the backend
             # (keras.utils.set_random_seed), so it would load later, noisily: load it now.
-            import tensorflow  # noqa: F401
+            without = _TFLITE_OPTIONAL_IMPORT if _keras_runs_on_tensorflow() else None
+            with _import_failing(without):
+                import tensorflow  # noqa: F401
+        import keras
+
         gpus()  # the backend looks for devices now, inside the filter, not in a later cell
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
@@ -146,19 +176,68 @@ def import_keras_quietly():
     return keras
 
 
+def _keras_runs_on_tensorflow() -> bool:
+    """Whether Keras will choose TensorFlow: KERAS_BACKEND says so, or it is unset and no
+    keras.json Keras may read ($KERAS_HOME's, else ~/.keras's or /tmp/.keras's) names another
+    backend or fails to read."""
+    chosen = os.environ.get("KERAS_BACKEND", "").strip()
+    if chosen:
+        return chosen == "tensorflow"
+    if os.environ.get("KERAS_HOME"):
+        folders = [Path(os.environ["KERAS_HOME"])]
+    else:
+        folders = [Path("~/.keras").expanduser(), Path("/tmp/.keras")]
+    for config in (folder / "keras.json" for folder in folders):
+        try:
+            if config.exists() and json.loads(config.read_text()).get("backend") != "tensorflow":
+                return False
+        except (OSError, ValueError, AttributeError):
+            return False
+    return True
+
+
+@contextlib.contextmanager
+def _import_failing(module: str | None):
+    """Inside the block, ``import module`` raises ImportError; nothing changes where the module
+    is loaded already, or for None. Afterwards it imports as usual."""
+    if module is None or module in sys.modules:
+        yield
+        return
+    sys.modules[module] = None
+    try:
+        yield
+    finally:
+        if module in sys.modules and sys.modules[module] is None:
+            del sys.modules[module]
+
+
 @functools.cache  # once per process: later calls report the cap set the first time
 def cap_malloc_arenas() -> int | None:
     """Cap glibc's malloc at ``MALLOC_ARENAS`` heaps before the backend starts its threads; the
     cap in force, or None where there is no glibc (macOS, Windows, musl) to cap."""
     if os.environ.get(MALLOC_ARENA_MAX):
         return int(os.environ[MALLOC_ARENA_MAX]) if os.environ[MALLOC_ARENA_MAX].isdigit() else None
+    return MALLOC_ARENAS if _mallopt(_M_ARENA_MAX, MALLOC_ARENAS) else None
+
+
+def _mallopt(parameter: int, value: int) -> bool:
+    """glibc's mallopt(parameter, value); False where it failed or there is no glibc."""
     if platform.libc_ver()[0] != "glibc":
-        return None
+        return False
     try:
-        mallopt = ctypes.CDLL(None).mallopt
+        return ctypes.CDLL(None).mallopt(parameter, value) == 1
     except (OSError, AttributeError):
-        return None
-    return MALLOC_ARENAS if mallopt(_M_ARENA_MAX, MALLOC_ARENAS) == 1 else None
+        return False
+
+
+@functools.cache  # once per process: later calls report the threshold set the first time
+def fix_mmap_threshold() -> int | None:
+    """Fix glibc's mmap threshold at ``MMAP_THRESHOLD_BYTES``; the threshold in force, or None
+    where glibc's own dynamic one applies (no glibc, or a value that is not a number)."""
+    if os.environ.get(MALLOC_MMAP_THRESHOLD):
+        value = os.environ[MALLOC_MMAP_THRESHOLD]
+        return int(value) if value.isdigit() else None
+    return MMAP_THRESHOLD_BYTES if _mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES) else None
 
 
 def gpus() -> list[str]:
@@ -245,6 +324,7 @@ def environment(op_determinism: bool) -> dict:
         "onednn_max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA"),
         "onednn_system_allocator": os.environ.get(ONEDNN_SYSTEM_ALLOCATOR),
         "malloc_arenas": cap_malloc_arenas(),
+        "malloc_mmap_threshold": fix_mmap_threshold(),
         "cpu_count": os.cpu_count(),
         "gpus": gpus(),
         "op_determinism": op_determinism,

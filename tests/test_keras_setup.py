@@ -15,6 +15,8 @@ from conftest import ROOT, assert_clean_failure, run_lesson
 from mnist_lesson.keras_setup import (
     MALLOC_ARENA_MAX,
     MALLOC_ARENAS,
+    MALLOC_MMAP_THRESHOLD,
+    MMAP_THRESHOLD_BYTES,
     ONEDNN_SYSTEM_ALLOCATOR,
     lines_worth_showing,
 )
@@ -214,3 +216,149 @@ def test_the_lesson_caps_mallocs_heaps_and_keeps_a_cap_the_user_set():
     assert run("cap") == (str(MALLOC_ARENAS), MALLOC_ARENAS)
     assert run("none")[1] > MALLOC_ARENAS  # the test can tell
     assert run("cap", **{MALLOC_ARENA_MAX: "3"}) == ("3", 3)
+
+
+# TensorFlow loaded either by the lesson or plainly; then whether JAX came with it, the resident
+# memory in MB, and whether JAX still imports afterwards.
+LOAD_TENSORFLOW = """
+import json, sys
+if sys.argv[1] == "lesson":
+    from mnist_lesson.keras_setup import import_keras_quietly
+    import_keras_quietly()
+else:
+    import tensorflow
+loaded_with = "jax" in sys.modules
+with open("/proc/self/status") as status:
+    resident = next(int(line.split()[1]) // 1024 for line in status if line.startswith("VmRSS"))
+import jax
+print(json.dumps({"jax_loaded": loaded_with, "resident_mb": resident, "jax": jax.__version__}))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")
+def test_tensorflow_loads_without_jax_and_jax_imports_afterwards():
+    """Loaded plainly where JAX is installed (the tests install it), TensorFlow imports JAX for
+    its TFLite converter; loaded by the lesson it does not, holds tens of MB less, and JAX
+    imports as usual afterwards. Keras' JAX backend is tested by the lesson's JAX runs."""
+
+    def load(how):
+        result = subprocess.run(
+            [sys.executable, "-c", LOAD_TENSORFLOW, how], cwd=ROOT, capture_output=True,
+            text=True, timeout=300, env={**os.environ, "KERAS_BACKEND": "tensorflow"},
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout.splitlines()[-1])
+
+    plain, lesson = load("plain"), load("lesson")
+    assert plain["jax_loaded"], "the test can tell: TensorFlow imports JAX where it is installed"
+    assert not lesson["jax_loaded"]
+    assert lesson["jax"] == plain["jax"]
+    assert lesson["resident_mb"] < plain["resident_mb"] - 50
+
+
+def test_an_import_fails_only_inside_the_block_and_a_loaded_module_stays():
+    from mnist_lesson.keras_setup import _import_failing
+
+    with _import_failing("json"):  # loaded already: left as it is
+        assert sys.modules["json"] is json
+    with _import_failing("mnist_lesson_not_a_module"), pytest.raises(ImportError):
+        import mnist_lesson_not_a_module  # noqa: F401
+    assert "mnist_lesson_not_a_module" not in sys.modules
+
+
+# A 30 MB block freed (which raises glibc's dynamic threshold above 20 MB), then blocks of 20 and
+# 8 MB: the threshold reported, and whether glibc took each block from mmap (malloc_info's count).
+COUNT_MMAPPED = """
+import ctypes, os, re, sys, tempfile
+from mnist_lesson.keras_setup import fix_mmap_threshold
+if sys.argv[1] == "lesson":  # the lesson's first call, before the data and Keras load
+    from mnist_lesson.lesson import start_lesson
+    sys.argv[1:] = ["--output-dir", tempfile.mkdtemp()]
+    start_lesson(data=None, seed=1, simple_epochs=1, deep_epochs=1, batch_size=250,
+                 output_dir="outputs", quick=True, show=False)
+    assert "keras" not in sys.modules and "tensorflow" not in sys.modules
+    print("lesson")
+else:
+    print(fix_mmap_threshold() if sys.argv[1] == "fix" else None)
+libc = ctypes.CDLL(None)
+libc.fopen.restype = ctypes.c_void_p
+def mmapped():
+    path = os.path.join(tempfile.mkdtemp(), "malloc_info.xml")
+    report = ctypes.c_void_p(libc.fopen(path.encode(), b"w"))
+    libc.malloc_info(0, report)
+    libc.fclose(report)
+    with open(path) as xml:
+        return int(re.search(r'<total type="mmap" count="([0-9]+)"', xml.read()).group(1))
+del bytearray(30 * 2**20)[:]
+blocks = []
+for megabytes in (20, 8):
+    before = mmapped()
+    blocks.append(bytearray(megabytes * 2**20))
+    print(mmapped() - before)
+"""
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's mmap threshold")
+def test_the_lesson_fixes_mallocs_mmap_threshold_and_keeps_one_the_user_set():
+    """With glibc's dynamic threshold, a block smaller than one freed before comes from the heaps;
+    with the lesson's fixed threshold, a block above it comes from the system, one below it from
+    the heaps; the lesson sets it as it starts. A MALLOC_MMAP_THRESHOLD_ the user set wins."""
+
+    def run(mode, **env):
+        environment = {k: v for k, v in os.environ.items() if k != MALLOC_MMAP_THRESHOLD}
+        result = subprocess.run(
+            [sys.executable, "-c", COUNT_MMAPPED, mode],
+            cwd=ROOT, capture_output=True, text=True, timeout=60, env={**environment, **env},
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        threshold, *mmapped = result.stdout.split()
+        return threshold, [int(count) for count in mmapped]
+
+    assert run("fix") == (str(MMAP_THRESHOLD_BYTES), [1, 0])  # 16 MB: 20 MB from mmap, 8 not
+    assert run("lesson") == ("lesson", [1, 0])  # set as the lesson starts
+    assert run("none") == ("None", [0, 0])  # the test can tell
+    assert run("fix", **{MALLOC_MMAP_THRESHOLD: str(4 * 2**20)}) == (str(4 * 2**20), [1, 1])
+
+
+@pytest.mark.parametrize(
+    ("variable", "config", "expected"),
+    [
+        ("tensorflow", '{"backend": "jax"}', True),  # KERAS_BACKEND wins over keras.json
+        ("jax", None, False),
+        (None, None, True),
+        (None, '{"backend": "tensorflow"}', True),
+        (None, '{"backend": "jax"}', False),
+        (None, "{not json", False),
+    ],
+)
+def test_jax_is_kept_from_tensorflow_only_where_keras_is_sure_to_run_on_tensorflow(
+    variable, config, expected, tmp_path, monkeypatch
+):
+    from mnist_lesson.keras_setup import _keras_runs_on_tensorflow
+
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    if variable is None:
+        monkeypatch.delenv("KERAS_BACKEND", raising=False)
+    else:
+        monkeypatch.setenv("KERAS_BACKEND", variable)
+    if config is not None:
+        (tmp_path / "keras.json").write_text(config)
+    assert _keras_runs_on_tensorflow() is expected
+
+
+def test_a_keras_json_that_asks_for_jax_gets_jax(tmp_path):
+    """Keras reads its backend from keras.json where KERAS_BACKEND is unset: JAX must then load."""
+    (tmp_path / "keras.json").write_text('{"backend": "jax"}')
+    code = (
+        "from mnist_lesson.keras_setup import import_keras_quietly\n"
+        "keras = import_keras_quietly()\n"
+        "weights = keras.Variable([1.0, 2.0])  # a variable's arithmetic needs the whole backend\n"
+        "print(keras.backend.backend(), int(keras.ops.sum(weights + 1)))"
+    )
+    environment = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300,
+        env={**environment, "KERAS_HOME": str(tmp_path)},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["jax", "5"]
