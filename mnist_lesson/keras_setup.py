@@ -151,13 +151,11 @@ def import_keras_quietly():
     Jupyter would show); ERROR lines still show, later messages follow the log level set here.
     TensorFlow, when it loads here, uses the system allocator (``ONEDNN_SYSTEM_ALLOCATOR``) and
     loads without JAX (``_TFLITE_OPTIONAL_IMPORT``); glibc's malloc is capped at
-    ``MALLOC_ARENAS`` heaps and its mmap threshold fixed first (``cap_malloc_arenas``,
-    ``fix_mmap_threshold``)."""
+    ``MALLOC_ARENAS`` heaps and its mmap threshold fixed first (``tune_malloc``)."""
     check_backend()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", QUIET_LOG_LEVEL)
     os.environ.setdefault(ONEDNN_SYSTEM_ALLOCATOR, "1")
-    cap_malloc_arenas()
-    fix_mmap_threshold()
+    tune_malloc()
     with _startup_output_filtered():
         if importlib.util.find_spec("tensorflow") is not None:
             # Keras seeds TensorFlow whenever it is installed, whatever the backend
@@ -211,33 +209,39 @@ def _import_failing(module: str | None):
             del sys.modules[module]
 
 
+def tune_malloc() -> None:
+    """Both glibc settings, before anything large is allocated: ``cap_malloc_arenas`` and
+    ``fix_mmap_threshold``. Each acts once per process; later calls change nothing."""
+    cap_malloc_arenas()
+    fix_mmap_threshold()
+
+
 @functools.cache  # once per process: later calls report the cap set the first time
 def cap_malloc_arenas() -> int | None:
     """Cap glibc's malloc at ``MALLOC_ARENAS`` heaps before the backend starts its threads; the
     cap in force, or None where there is no glibc (macOS, Windows, musl) to cap."""
-    if os.environ.get(MALLOC_ARENA_MAX):
-        return int(os.environ[MALLOC_ARENA_MAX]) if os.environ[MALLOC_ARENA_MAX].isdigit() else None
-    return MALLOC_ARENAS if _mallopt(_M_ARENA_MAX, MALLOC_ARENAS) else None
-
-
-def _mallopt(parameter: int, value: int) -> bool:
-    """glibc's mallopt(parameter, value); False where it failed or there is no glibc."""
-    if platform.libc_ver()[0] != "glibc":
-        return False
-    try:
-        return ctypes.CDLL(None).mallopt(parameter, value) == 1
-    except (OSError, AttributeError):
-        return False
+    return _mallopt_unless_set(MALLOC_ARENA_MAX, _M_ARENA_MAX, MALLOC_ARENAS)
 
 
 @functools.cache  # once per process: later calls report the threshold set the first time
 def fix_mmap_threshold() -> int | None:
     """Fix glibc's mmap threshold at ``MMAP_THRESHOLD_BYTES``; the threshold in force, or None
     where glibc's own dynamic one applies (no glibc, or a value that is not a number)."""
-    if os.environ.get(MALLOC_MMAP_THRESHOLD):
-        value = os.environ[MALLOC_MMAP_THRESHOLD]
-        return int(value) if value.isdigit() else None
-    return MMAP_THRESHOLD_BYTES if _mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES) else None
+    return _mallopt_unless_set(MALLOC_MMAP_THRESHOLD, _M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
+
+
+def _mallopt_unless_set(variable: str, parameter: int, value: int) -> int | None:
+    """glibc's mallopt(parameter, value), unless the user set ``variable``, the environment
+    variable glibc reads for the same setting: then theirs stands. The value in force, or None
+    where it is not a number, mallopt failed or there is no glibc."""
+    if os.environ.get(variable):
+        return int(os.environ[variable]) if os.environ[variable].isdigit() else None
+    if platform.libc_ver()[0] != "glibc":
+        return None
+    try:
+        return value if ctypes.CDLL(None).mallopt(parameter, value) == 1 else None
+    except (OSError, AttributeError):
+        return None
 
 
 def gpus() -> list[str]:

@@ -4,7 +4,7 @@ in a terminal."""
 from __future__ import annotations
 
 from mnist_lesson.jupyter import in_notebook
-from mnist_lesson.keras_setup import cap_malloc_arenas, check_backend, fix_mmap_threshold
+from mnist_lesson.keras_setup import check_backend, tune_malloc
 from mnist_lesson.output_folder import OutputFolder
 from mnist_lesson.script_handlers import install_script_handlers
 from mnist_lesson.settings import Settings, settings_from_command_line, settings_from_parameters
@@ -27,8 +27,7 @@ def start_lesson(**parameters) -> tuple[Settings, OutputFolder]:
     outputs.check_writable()
     # glibc's malloc settings (keras_setup) act on what is allocated after them: set them before
     # the data loads, not only when Keras does.
-    cap_malloc_arenas()
-    fix_mmap_threshold()
+    tune_malloc()
     return settings, outputs
 
 

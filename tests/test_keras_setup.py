@@ -172,9 +172,23 @@ def test_a_fit_gives_its_copy_of_the_data_back():
     assert run(1, **{ONEDNN_SYSTEM_ALLOCATOR: "0"})["allocator"] == "0"  # no need to measure
 
 
+# glibc's own report on its heaps and mmapped blocks, as XML, for the scripts below.
+MALLOC_INFO = """
+import ctypes, os, re, sys, tempfile
+def malloc_info():
+    libc = ctypes.CDLL(None)
+    libc.fopen.restype = ctypes.c_void_p
+    path = os.path.join(tempfile.mkdtemp(), "malloc_info.xml")
+    report = ctypes.c_void_p(libc.fopen(path.encode(), b"w"))
+    libc.malloc_info(0, report)
+    libc.fclose(report)
+    with open(path) as xml:
+        return xml.read()
+"""
+
 # Eight threads allocate at once, then the number of malloc heaps glibc made ("arenas").
 COUNT_HEAPS = """
-import ctypes, os, re, sys, tempfile, threading
+import threading
 from mnist_lesson.keras_setup import cap_malloc_arenas
 print(cap_malloc_arenas() if sys.argv[1] == "cap" else None)
 together = threading.Barrier(8)
@@ -187,15 +201,21 @@ for thread in threads:
     thread.start()
 for thread in threads:
     thread.join()
-libc = ctypes.CDLL(None)
-libc.fopen.restype = ctypes.c_void_p
-path = os.path.join(tempfile.mkdtemp(), "malloc_info.xml")
-report = ctypes.c_void_p(libc.fopen(path.encode(), b"w"))
-libc.malloc_info(0, report)
-libc.fclose(report)
-with open(path) as xml:
-    print(len(re.findall(r'<heap nr="[0-9]+">', xml.read())))
+print(len(re.findall(r'<heap nr="[0-9]+">', malloc_info())))
 """
+
+
+def run_glibc_script(variable: str, script: str, mode: str, **env) -> list[str]:
+    """``script``, after ``MALLOC_INFO``, run with ``mode`` in a fresh Python where
+    ``variable``, the user's own glibc setting, is unset unless ``env`` sets it; the words it
+    printed."""
+    environment = {k: v for k, v in os.environ.items() if k != variable}
+    result = subprocess.run(
+        [sys.executable, "-c", MALLOC_INFO + script, mode],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, env={**environment, **env},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return result.stdout.split()
 
 
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's malloc heaps")
@@ -204,13 +224,7 @@ def test_the_lesson_caps_mallocs_heaps_and_keeps_a_cap_the_user_set():
     many threads allocate (without the cap it makes one per thread); MALLOC_ARENA_MAX wins."""
 
     def run(mode, **env):
-        environment = {k: v for k, v in os.environ.items() if k != MALLOC_ARENA_MAX}
-        result = subprocess.run(
-            [sys.executable, "-c", COUNT_HEAPS, mode],
-            cwd=ROOT, capture_output=True, text=True, timeout=60, env={**environment, **env},
-        )  # fmt: skip
-        assert result.returncode == 0, result.stderr
-        cap, heaps = result.stdout.split()
+        cap, heaps = run_glibc_script(MALLOC_ARENA_MAX, COUNT_HEAPS, mode, **env)
         return cap, int(heaps)
 
     assert run("cap") == (str(MALLOC_ARENAS), MALLOC_ARENAS)
@@ -269,7 +283,6 @@ def test_an_import_fails_only_inside_the_block_and_a_loaded_module_stays():
 # A 30 MB block freed (which raises glibc's dynamic threshold above 20 MB), then blocks of 20 and
 # 8 MB: the threshold reported, and whether glibc took each block from mmap (malloc_info's count).
 COUNT_MMAPPED = """
-import ctypes, os, re, sys, tempfile
 from mnist_lesson.keras_setup import fix_mmap_threshold
 if sys.argv[1] == "lesson":  # the lesson's first call, before the data and Keras load
     from mnist_lesson.lesson import start_lesson
@@ -280,15 +293,8 @@ if sys.argv[1] == "lesson":  # the lesson's first call, before the data and Kera
     print("lesson")
 else:
     print(fix_mmap_threshold() if sys.argv[1] == "fix" else None)
-libc = ctypes.CDLL(None)
-libc.fopen.restype = ctypes.c_void_p
 def mmapped():
-    path = os.path.join(tempfile.mkdtemp(), "malloc_info.xml")
-    report = ctypes.c_void_p(libc.fopen(path.encode(), b"w"))
-    libc.malloc_info(0, report)
-    libc.fclose(report)
-    with open(path) as xml:
-        return int(re.search(r'<total type="mmap" count="([0-9]+)"', xml.read()).group(1))
+    return int(re.search(r'<total type="mmap" count="([0-9]+)"', malloc_info()).group(1))
 del bytearray(30 * 2**20)[:]
 blocks = []
 for megabytes in (20, 8):
@@ -305,13 +311,7 @@ def test_the_lesson_fixes_mallocs_mmap_threshold_and_keeps_one_the_user_set():
     the heaps; the lesson sets it as it starts. A MALLOC_MMAP_THRESHOLD_ the user set wins."""
 
     def run(mode, **env):
-        environment = {k: v for k, v in os.environ.items() if k != MALLOC_MMAP_THRESHOLD}
-        result = subprocess.run(
-            [sys.executable, "-c", COUNT_MMAPPED, mode],
-            cwd=ROOT, capture_output=True, text=True, timeout=60, env={**environment, **env},
-        )  # fmt: skip
-        assert result.returncode == 0, result.stderr
-        threshold, *mmapped = result.stdout.split()
+        threshold, *mmapped = run_glibc_script(MALLOC_MMAP_THRESHOLD, COUNT_MMAPPED, mode, **env)
         return threshold, [int(count) for count in mmapped]
 
     assert run("fix") == (str(MMAP_THRESHOLD_BYTES), [1, 0])  # 16 MB: 20 MB from mmap, 8 not
