@@ -29,8 +29,8 @@
 # 3. **Using it**: your own handwriting, and a pad to draw digits on.
 #
 # The ranges are over six runs that differ only in their random draws
-# (`benchmarks/ladder_seeds.json`). Every number the cells print comes from running this
-# file.
+# (`benchmarks/ladder_seeds.json`). Every other number the cells print comes from running
+# this file.
 
 # %%
 # The lesson's helpers, in the mnist_lesson folder, come with it: stop here if they are missing.
@@ -53,6 +53,7 @@ if importlib.util.find_spec("mnist_lesson") is None:
     raise LessonFilesMissing(missing)
 
 # %% tags=["parameters"]
+# The lesson's settings: change them here, or on the command line (--help lists them).
 data = None  # mnist.npz, or a folder of its original IDX files; None: $MNIST_PATH, else Keras' copy
 seed = 42  # where every random draw starts: the same seed gives the same numbers
 simple_epochs = 6  # passes over the training digits, for the models without hidden layers
@@ -87,7 +88,7 @@ settings, outputs = start_lesson(
 # (full ink). MNIST comes in two sets: 60,000 training digits to learn from, and 10,000 test
 # digits, written by other people, to measure how well a model reads digits it has never seen.
 # The first run downloads MNIST (11 MB) into Keras' folder, `~/.keras/datasets`; offline, point
-# `data` (or `--data`, or `MNIST_PATH`) at a copy. The loader checks what it reads.
+# `data`, `--data` or `MNIST_PATH` at a copy.
 
 # %%
 terminal_heading("Part 1: The basics", "1. The data")
@@ -96,6 +97,7 @@ import numpy as np
 from mnist_lesson.data import load_mnist
 
 mnist = load_mnist(settings.data)
+# All the digits; a quick run (quick = True) takes the first 3,000 and 1,000 only.
 train_images = mnist.x_train[: settings.train_examples]
 train_digits = mnist.y_train[: settings.train_examples]
 test_images = mnist.x_test[: settings.test_examples]
@@ -123,7 +125,8 @@ from sklearn.metrics import classification_report, confusion_matrix
 
 from mnist_lesson import plots, reports
 
-# Seeds every random generator; on a GPU it also asks for deterministic kernels (True then).
+# Seeds every random generator; on a GPU it also asks for operations that give the same
+# result every time (True then).
 op_determinism = make_reproducible(settings.seed)
 print(f"Keras {keras.__version__} on {keras.backend.backend()}")
 
@@ -135,14 +138,14 @@ outputs.save_and_show(figure, "sample_digits.png")
 #
 # We divide the pixels by 255, so that each one is a number between 0 and 1: networks learn
 # best from small inputs. Each image gets a last axis of size 1, its one **channel** of grey (a
-# colour photo has three).
+# colour photo has three), the shape Keras expects of images.
 #
 # The last 5,000 training digits become the **validation** set: the models never learn from
-# them, but show on them, while they train, how they do on digits they have not seen, and we
-# choose settings with them. The test digits give the final verdict only.
+# them, but show on them how they do on unseen digits while they train, and we choose settings
+# with them. The test digits give the final verdict only.
 #
 # Each label becomes ten **targets**, one per output of a model: 1 for the right digit, 0 for
-# the others, so that the digit 3 becomes `[0, 0, 0, 1, 0, 0, 0, 0, 0, 0]`.
+# the others (**one-hot**), so that the digit 3 becomes `[0, 0, 0, 1, 0, 0, 0, 0, 0, 0]`.
 
 # %%
 terminal_heading("2. From pixels to network inputs")
@@ -152,7 +155,8 @@ x_test = np.divide(test_images[..., np.newaxis], 255, dtype="float32")
 validation_size = round(len(x_train) / 12)  # 5,000 of MNIST's 60,000 training digits
 x_fit, x_val = x_train[:-validation_size], x_train[-validation_size:]
 fit_digits, val_digits = train_digits[:-validation_size], train_digits[-validation_size:]
-targets = np.eye(10, dtype="float32")  # row d: the ten targets of the digit d
+targets = np.eye(10, dtype="float32")  # the identity matrix: row d holds the digit d's targets
+# Indexing it by an array of digits picks one row per digit.
 y_fit, y_val, y_test = targets[fit_digits], targets[val_digits], targets[test_digits]
 
 print(f"train on {len(x_fit)}, validate on {len(x_val)}, test on {len(x_test)} digits")
@@ -166,9 +170,9 @@ print(f"the first training digit, a {fit_digits[0]}, as targets: {y_fit[0]}")
 # numbers. A `Dense` layer has **units**: each unit multiplies every input by a **weight** of
 # its own, adds up the products and adds a **bias**; training learns the weights and biases.
 # Our simple model has one `Dense` layer of ten units, one per digit. Their sums are the
-# **logits**, and the **sigmoid** `1 / (1 + e^-z)` squashes each logit z into a number
-# between 0 and 1: ten separate yes/no answers ("is this a 3?"). The highest is the model's
-# answer. Statisticians call each of these answers a **logistic regression**.
+# **logits**, and the **sigmoid** `1 / (1 + e^-z)`, the layer's **activation** function,
+# squashes each logit z into a number between 0 and 1: ten separate yes/no answers ("is this a
+# 3?"). The highest is the model's answer.
 #
 # A model's weights start random. The **seed** fixes all random draws: set before building a
 # model, the same seed gives the same starting weights.
@@ -198,18 +202,18 @@ simple_model.summary()
 # - The **optimizer** moves every weight a little against its gradient. Ours, **Adam**,
 #   divides each weight's step by the size of its recent gradients.
 #
-# The **learning rate** sets how big the steps are: it starts at 0.05 and falls to zero along
-# a cosine curve, big steps first, fine ones at the end. One pass over the training digits,
-# 220 steps, is an **epoch**.
+# The **learning rate** sets how big the steps are; here it falls from 0.05 to zero along a
+# cosine curve. One pass over the training digits, 220 steps, is an **epoch**. The figure
+# below draws one step with this model's numbers, and the learning rate step by step.
 #
-# Before training, each output says about 0.5, a coin toss, so the loss should be near ln 2 = 0.69,
-# a little above it, as outputs that stray from 0.5 cost more than they save: `evaluate` checks that
-# the model is wired right. `fit` then trains it, and prints after each epoch the loss and the
-# **accuracy**, the share of digits whose highest output is the right digit: on the training digits,
-# averaged over the epoch while the model changed, and on the validation digits (`val_`), which
-# happen to be easier (section 7). We ask for `categorical_accuracy`, which compares the highest
-# output with the digit; with this loss, Keras' plain `"accuracy"` would score each of the ten
-# yes/no answers separately.
+# Before training, each output says about 0.5, so the loss should be near ln 2 = 0.69, a little
+# above it, as outputs that stray from 0.5 cost more than they save: `evaluate` checks that the
+# model is wired right. `fit` then trains it, and prints after each epoch the loss and the
+# **accuracy**, the share of digits whose highest output is the right digit: on the training
+# digits, averaged over the epoch while the model changed, and on the validation digits
+# (`val_`), which happen to be easier (section 7). We ask for `categorical_accuracy`, which
+# compares the highest output with the digit; with this loss, Keras' plain `"accuracy"` would
+# score each of the ten yes/no answers separately.
 
 # %%
 steps_per_epoch = math.ceil(len(x_fit) / settings.batch_size)
@@ -221,6 +225,10 @@ simple_model.compile(
     loss="binary_crossentropy",
     metrics=["categorical_accuracy"],
 )
+figure = plots.training_step(
+    simple_model, settings.batch_size, simple_schedule, steps_per_epoch, settings.simple_epochs
+)
+outputs.save_and_show(figure, "training_step.png")
 
 # %%
 simple_untrained = simple_model.evaluate(x_val, y_val, verbose=0, return_dict=True)
@@ -246,9 +254,9 @@ simple_answers = simple_outputs.argmax(axis=1)
 print(f"simple model: test accuracy {simple_accuracy:.2%}, test loss {simple_loss:.4f}")
 
 # %% [markdown]
-# A **confusion matrix** counts, for each true digit (a row), the model's answers (the
-# columns). Right answers fill the diagonal; the heatmap greys them out and colours only the
-# mistakes, so that a few dozen mistakes show beside a thousand right answers.
+# A **confusion matrix** counts, for each true digit (a row), the model's answers (the columns).
+# Right answers fill the diagonal; the heatmap leaves them white and colours only the mistakes,
+# so that a few dozen mistakes show beside a thousand right answers.
 
 # %%
 simple_matrix = confusion_matrix(test_digits, simple_answers, labels=range(10))
@@ -256,12 +264,12 @@ title = f"simple model: {simple_accuracy:.2%} of {len(test_digits):,} test digit
 outputs.save_and_show(plots.confusion_heatmap(simple_matrix, title), "confusion_matrix_simple.png")
 
 # %% [markdown]
-# The **classification report** has a row per digit. **Precision** is the share of the
-# model's answers "3" that were 3s; **recall** the share of the true 3s it answered "3"; the
-# **F1-score** is high only when both are. **Support** is how many test digits the row
-# counts. Below them, the **macro avg** is the plain mean over the ten digits and the
-# **weighted avg** the mean weighted by support. The two lines under it read the weakest
-# digit's row out, and the most frequent mistake.
+# The **classification report** has a row per digit. **Precision** is the share of the model's
+# answers "3" that were 3s; **recall** the share of the true 3s it answered "3"; the
+# **F1-score** is high only when both are. **Support** is how many test digits the row counts.
+# Below them, the **macro avg** is the plain mean over the ten digits and the **weighted avg**
+# the mean weighted by support. Two lines under it name the weakest digit and the most frequent
+# mistake.
 
 # %%
 simple_report = classification_report(test_digits, simple_answers, digits=4, zero_division=0)
@@ -285,20 +293,20 @@ print(
 # %% [markdown]
 # ## 4. The deep model: hidden layers, softmax, shifted digits
 #
-# **Hidden layers** sit between the input and the output: their units build features of their
-# own, strokes and loops, from which the output layer decides. Each hidden unit applies
-# **ReLU**, `max(0, z)`: it passes a positive sum on and stops a negative one. The output layer
-# applies **softmax**, `e^z_i / (e^z_0 + ... + e^z_9)`: ten positive scores that add up to 1,
-# one answer out of ten. Its loss, **categorical cross-entropy**, is minus the log of the
-# score the true digit gets. Untrained, the scores are about 1/10 each, so the loss should
-# start near ln 10 = 2.30.
+# **Hidden layers** sit between the input and the output: their units learn patterns of their
+# own (**features**), such as strokes and loops, from which the output layer decides. Each
+# hidden unit applies **ReLU**, `max(0, z)`: it passes a positive sum on and stops a negative
+# one. The output layer applies **softmax**, `e^z_i / (e^z_0 + ... + e^z_9)`: ten positive
+# scores that add up to 1, one answer out of ten. Its loss, **categorical cross-entropy**, is
+# minus the log of the score the true digit gets. Untrained, the scores are about 1/10 each, so
+# the loss should start near ln 10 = 2.30.
 #
 # A network this size can learn details of its training digits that do not carry over to new
 # ones, and then does better on the digits it trained on than on others: **overfitting**.
 # `RandomTranslation` moves each training digit by up to a pixel up or down and left or right
-# (a factor of 1/28 of its size; `fill_mode="constant"` leaves the pixels it uncovers blank), a
-# different way each time it comes round, so that the network has to learn strokes rather than
-# exact pixels. It acts only in training: tested, a digit passes unchanged.
+# (1/28 of its size; `fill_mode="constant"` leaves the pixels it uncovers blank), a different
+# way each time it comes round, so that the network has to learn strokes rather than exact
+# pixels. It acts only in training: tested, a digit passes unchanged.
 
 # %%
 terminal_heading("4. The deep model: hidden layers, softmax, shifted digits")
@@ -370,11 +378,11 @@ outputs.save_and_show(plots.training_curves(histories), "training_history.png")
 # %% [markdown]
 # ## 5. Keeping the results
 #
-# The models and their numbers are saved now, before Part 2 looks closer at them:
-# `outputs/models/simple.keras`, `outputs/models/deep.keras` and `outputs/metrics.json`.
-# `outputs.save_model` calls `model.save(path)`, the line for your own code, so that a stopped
-# run leaves no half-written file; `keep_run` then replaces the last run's files with this
-# run's. `keras.saving.load_model` loads a saved model back, ready to `evaluate` or `predict`.
+# The models and their numbers are saved now, before Part 2 looks closer at them.
+# `outputs.save_model` calls `model.save(path)`, the line for your own code, on a temporary file
+# that it renames when done, so that a stopped run leaves no half-written file; `keep_run` then
+# replaces the last run's files with this run's. `keras.saving.load_model` loads a saved model
+# back, ready to `evaluate` or `predict`.
 
 # %%
 terminal_heading("5. Keeping the results")
@@ -441,6 +449,7 @@ outputs.save_model(simple_model, "models/simple.keras")
 outputs.save_model(deep_model, "models/deep.keras")
 outputs.save_json("metrics.json", metrics)
 outputs.keep_run()
+print(f"saved in {outputs.path}/: models/simple.keras, models/deep.keras, metrics.json")
 
 # %% [markdown]
 # # Part 2: The experiments
@@ -568,29 +577,33 @@ outputs.save_and_show(plots.ladder(ladder, len(test_digits)), "ladder.png")
 reports.show_table(reports.fixed_broken_table(ladder), "What each change did to the test digits")
 
 # %% [markdown]
-# Read the gains over seeds from the top, with the digits each change fixed and broke:
+# The figure shows the other side of accuracy, the share of digits each rung reads wrong, where
+# the last rungs' differences are easier to see; the diamonds, on the validation digits, sit
+# below the bars where those digits are easier (section 7). Read the gains over seeds from
+# the top, with the digits each change fixed and broke:
 #
 # - The softmax output, one answer out of ten, beats ten separate yes/no answers from the same
 #   layer on every seed, and the test set supports it: p is below 0.05 on every seed.
-# - The deep model's recipe, fewer epochs with smaller steps, costs the one-layer model a
-#   little on every seed, but on some seeds p is above 0.05: within the test set's noise. What
-#   the hidden layers gain below is not the recipe's, at least.
+# - The deep model's recipe, fewer epochs with smaller steps, costs the one-layer model a little
+#   on every seed, but on some seeds p is above 0.05 (the table's p is this run's seed only):
+#   within the test set's noise. What the hidden layers gain below is not the recipe's, at
+#   least.
 # - Two hidden layers are by far the biggest step, on every seed.
 # - ReLU instead of sigmoid gains on every seed in 5 epochs, and the test set supports it.
 # - The shifted training digits gain on every seed too, but the shift fixes 55 to 70 digits
 #   and breaks 36 to 43: on half of the seeds p is above 0.05, within the test set's noise.
 #
-# Each gain is what its change buys at that point of the path: the softmax output is measured
-# on one layer, the shift on two hidden layers. And the two losses differ in scale: binary
-# cross-entropy is the average of ten yes/no losses, one per output, so each output counts
-# for a tenth of the loss and its gradient is divided by ten; categorical cross-entropy
-# divides by nothing. Adam, which divides every step by the gradients' own size,
-# cancels that factor; plain gradient descent, whose steps are the gradient times the
-# learning rate, would take steps a tenth as large.
+# Each gain is what its change buys at that point of the path: the softmax output is measured on
+# one layer, the shift on two hidden layers. The first rung changes the loss along with the
+# output, and the two losses differ in scale: binary cross-entropy is the average of ten yes/no
+# losses, one per output, so each output counts for a tenth of the loss and its gradient is
+# divided by ten; categorical cross-entropy divides by nothing. Adam, which divides every step
+# by the gradients' own size, cancels that factor; plain gradient descent, whose steps are the
+# gradient times the learning rate, would take steps a tenth as large.
 #
-# **In 5 epochs.** The deep recipe was chosen for ReLU, so perhaps it merely suits sigmoid
-# less. `benchmarks/recipe_search.py` gave each activation its own best learning rate on the
-# validation digits, within 5 epochs and within 20:
+# **Better, or only faster?** The deep recipe was chosen for ReLU, so perhaps it merely suits
+# sigmoid less. `benchmarks/recipe_search.py` gave each activation its own best learning rate on
+# the validation digits, within 5 epochs and within 20:
 
 # %%
 metrics["ladder"] = ladder
@@ -607,8 +620,10 @@ print(seed_results.describe_fair_comparison())
 # ## 7. Overfitting, made visible
 #
 # With 55,000 digits and 5 epochs, the deep model hardly overfits. With 1,000 digits and many
-# epochs it does: the unshifted network below learns its 1,000 training digits ever better
-# (its training loss keeps falling) while on the validation digits its loss turns up. The
+# epochs it does: the unshifted network below learns its 1,000 training digits ever better (its
+# training loss keeps falling) while on the validation digits its loss turns up (the right panel
+# zooms in on it). A training loss a little below the validation loss, as in section 4's curves,
+# is not yet overfitting; a validation loss that turns up while the training loss falls is. The
 # epoch where the validation loss is lowest is where to stop, chosen on validation digits. The
 # same network trained on shifted digits overfits less. A model's accuracy on the digits it
 # trained on, minus its accuracy on the validation digits, is its **generalisation gap**.
@@ -666,24 +681,28 @@ reports.show_table(overfitting_table, f"Trained on {few:,} digits for 25 epochs"
 # %% [markdown]
 # ## 8. Why ReLU: the signal fades through sigmoid layers
 #
+# In short: the differences between digits shrink through every sigmoid layer, and so do the
+# gradients that tell the first layers how to change; through ReLU layers they do not. Below,
+# first why, then the measurement, then what it costs in training.
+#
 # The gradient is computed backwards: the output's error travels from the last layer to the
 # first, multiplied at each layer by the weights and by the activation's slope
 # (**backpropagation**). A sigmoid's slope is at most 0.25; ReLU's is 1 where a unit is active
 # and 0 where it is not. The measurement: a stack of six hidden layers of 64 units with a
 # softmax output, built twice from the same starting weights, once with sigmoid and once with
-# ReLU units. On 512 training digits, before training, we measure for each hidden layer how
-# much its activations differ from digit to digit (the **spread**: each unit's standard
-# deviation over the digits, averaged over the units) and the **gradient norm** of its
+# ReLU units. On 512 training digits, before training, we measure for each hidden layer how much
+# its activations (its units' outputs) differ from digit to digit (the **spread**: each unit's
+# standard deviation over the digits, averaged over the units) and the **gradient norm** of its
 # weights, the length of their gradient taken as one long vector.
 #
-# Keras starts a `Dense` layer's weights at random, uniformly between two bounds set by how
-# many inputs and outputs the layer has (the **Glorot uniform** rule, Keras' default): the
-# more connections, the smaller the weights, so that for units whose slope is about 1 a
-# signal keeps about its size from layer to layer. The code below spells that rule out,
-# `VarianceScaling(initial_scale, mode="fan_avg", distribution="uniform")`: `fan_avg` is the
-# average of the layer's inputs and outputs, and `initial_scale` multiplies the weights'
-# **variance** (their spread, squared), so the bounds are multiplied by its square root.
-# `initial_scale=1.0` gives exactly Keras' default.
+# Keras calls a `Dense` layer's weights its **kernel** (hence `kernel_initializer` below), and
+# starts them at random, uniformly between two bounds set by how many inputs and outputs the
+# layer has (the **Glorot uniform** rule, Keras' default): the more connections, the smaller the
+# weights, so that for units whose slope is about 1 a signal keeps about its size from layer to
+# layer. The code below spells that rule out, `VarianceScaling(initial_scale, mode="fan_avg",
+# distribution="uniform")`: `fan_avg` is the average of the layer's inputs and outputs, and
+# `initial_scale` multiplies the weights' **variance** (their spread, squared), so the bounds
+# are multiplied by its square root. `initial_scale=1.0` gives exactly Keras' default.
 
 # %%
 terminal_heading("8. Why ReLU: the signal fades through sigmoid layers")
@@ -792,7 +811,7 @@ outputs.save_and_show(figure, "vanishing_gradients.png")
 # far larger with four or six hidden layers than with two, on every seed.
 #
 # Why, then, did the ladder's two sigmoid layers learn? Two reasons, both measured by
-# `benchmarks/depth_seeds.py` (the last line above). Two layers lose far less than six: with
+# `benchmarks/depth_seeds.py` (the last lines above). Two layers lose far less than six: with
 # plain SGD at its best rate, the two-layer sigmoid stack learns on every seed. And the ladder
 # trains with Adam, which divides each weight's step by the size of its recent gradients, so
 # that small gradients still make full-size steps: with Adam, even the six-layer sigmoid stack
@@ -834,25 +853,27 @@ kernels = {
 outputs.save_and_show(plots.weight_images(kernels, pixel_usage), "simple_model_weights.png")
 weight_pictures = reports.where_the_strongest_weights_are(kernels, pixel_usage)
 table = pd.DataFrame(weight_pictures).T.map(reports.percent)
-reports.show_table(table, "How often the pixels under the weights hold ink (medians)")
+reports.show_table(table, "Share of training digits that ink a pixel, median over the pixels")
 
 # %% [markdown]
-# Adam's pictures have their strongest weights at the edge of the drawn area, on pixels that
-# few digits ink (the table: the median of how often those pixels hold ink, against all drawn
-# pixels). Plain SGD's strongest weights sit where digits are often inked, and its pictures
-# look more like smooth templates of digits. The cause is the optimizer: Adam divides each
-# weight's step by the size of that weight's own recent gradients, so a weight whose pixel is
-# rarely inked, and so rarely gets a gradient, still takes steps as large as the others. Plain
-# SGD's steps are proportional to the gradient, so rarely inked pixels keep weights near where
-# they started. Both read digits well: over six seeds, plain SGD comes within a point of Adam
-# on the validation digits (`benchmarks/recipe_search.json`). What the pictures show is what
-# the optimizer did, not all that one layer can learn.
+# Adam's pictures have their strongest weights at the edge of the drawn area, on pixels that few
+# digits ink. The table gives, for each pixel, the share of training digits that ink it, and its
+# median over two groups of pixels: the tenth under the strongest weights, and all drawn pixels,
+# those that at least one digit in twenty inks. Plain SGD's strongest weights sit where digits
+# are often inked, and its pictures look more like smooth templates of digits. The cause is the
+# optimizer: Adam divides each weight's step by the size of that weight's own recent gradients,
+# so a weight whose pixel is rarely inked, and so rarely gets a gradient, still takes steps as
+# large as the others. Plain SGD's steps are proportional to the gradient, so rarely inked
+# pixels keep weights near where they started. Both read digits well: over six seeds, plain SGD
+# comes within a point of Adam on the validation digits (`benchmarks/recipe_search.json`). What
+# the pictures show is what the optimizer did, not all that one layer can learn.
 
 # %% [markdown]
 # ## 10. Where the deep model fails
 #
-# The digits it gets wrong, with its answer and its score for that answer, and the pairs it
-# confuses most. Many are hard for people too.
+# The digits it gets wrong, each titled with the true digit, an arrow, the model's answer and its
+# score for that answer ("9→4" is a 9 read as a 4), and the pairs it confuses most. Some are
+# hard to read for people too; others are clear, and show what the model has yet to learn.
 
 # %%
 terminal_heading("10. Where the deep model fails")
@@ -862,7 +883,8 @@ shown = wrong[:20]
 titles = [f"{test_digits[i]}→{deep_answers[i]} ({deep_outputs[i].max():.0%})" for i in shown]
 outputs.save_and_show(plots.digit_grid(test_images[shown], titles), "misclassified_deep.png")
 confused_pairs = reports.confused_pairs(deep_matrix, count=8)
-reports.show_table(pd.DataFrame(confused_pairs), "The deep model's most frequent mistakes")
+confused_table = pd.DataFrame(confused_pairs, index=range(1, len(confused_pairs) + 1))
+reports.show_table(confused_table, "The deep model's most frequent mistakes")
 
 # %% [markdown]
 # A dense layer gives every pixel its own weights, so nothing in it knows that a stroke moved
@@ -888,13 +910,12 @@ reports.show_table(table.map("{:.2%}".format), "Test accuracy on moved digits")
 outputs.save_and_show(plots.shift_accuracy(shift_pixels, shift_accuracy), "shift_robustness.png")
 
 # %% [markdown]
-# Compare the deep model with its unshifted rung, the same network trained on the digits as
-# they are: trained on digits moved by up to a pixel, it holds up better at every shift
-# measured, and gains far more at 2 to 4 pixels, beyond the one pixel it trained on, than at
-# 1 pixel. Still, moved
-# by 4 pixels, fewer than 3 digits in 5 are read right. The simple model, whose weights belong
-# to fixed pixel positions, loses most. This is why MNIST digits are centred by their centre
-# of mass, and why section 12 does the same to your photos.
+# Compare the deep model with its unshifted rung, the same network trained on the digits as they
+# are: trained on digits moved by up to a pixel, it holds up better at every shift measured, and
+# gains far more at 2 to 4 pixels, beyond the one pixel it trained on, than at 1 pixel. Still,
+# moved by 4 pixels, fewer than 3 digits in 5 are read right. The simple model, whose weights
+# belong to fixed pixel positions, loses most. This is why MNIST digits are centred by their
+# centre of mass, and why section 12 does the same to your photos.
 #
 # Image models use **convolutions** instead: a small filter of weights slides over every
 # position of the picture, so that a stroke gives the same response wherever it is, a
@@ -907,10 +928,12 @@ outputs.save_and_show(plots.shift_accuracy(shift_pixels, shift_accuracy), "shift
 # The deep model's ten scores lie between 0 and 1 and add up to 1. It is tempting to read them
 # as probabilities, "98% sure it is a 7". Whether they deserve it is a measurement,
 # **calibration**: among the digits whose top score is about 90%, is the model right about 9
-# times in 10? The first table groups the test digits by their top score and compares the
-# mean top score with how often the answer was right; the **calibration error** is the gap
-# between the two, averaged over all digits. The second table compares the test digits as
-# they are with the same digits moved by 3 pixels, a move the model never trained on.
+# times in 10? The first table groups the test digits by their top score and compares the mean
+# top score with how often the answer was right; the **calibration error** is the gap between
+# the two in each group, averaged over the groups weighted by their digits. It is not the gap
+# between the two overall means, where gaps of opposite sign would cancel. The second table
+# compares the test digits as they are with the same digits moved by 3 pixels, a move the model
+# never trained on.
 
 # %%
 terminal_heading("11. Are the scores probabilities?")
@@ -949,13 +972,14 @@ outputs.save_and_show(figure, "softmax_scores.png")
 #
 # A photo of a digit on paper looks nothing like an MNIST digit: dark ink on white paper, much
 # larger, anywhere in the picture, with shadows and grain. `prepare_image` repeats the steps
-# MNIST's makers used: invert the brightness into ink, crop to the ink, scale it to fit a
-# 20×20 box keeping its shape, and centre it by its centre of mass in 28×28.
+# MNIST's makers used: invert the brightness into ink, crop to the ink, scale it to fit a 20×20
+# box keeping its shape, and centre it by its centre of mass in 28×28.
 #
 # Below, test digits are saved as PNG files that look like such photos, each named after its
-# true digit, then read back through that same function; the lower row shows what the model
-# saw. To try your own, photograph one digit written with a dark pen on white paper and run
-# `python predict_digits.py my_digit.jpg --save-preprocessed seen/`.
+# true digit, then read back through that same function; the lower row shows what the model saw,
+# drawn like every digit in this lesson as dark ink on white (the pad in section 13 draws the
+# same numbers light on dark). To try your own, photograph one digit written with a dark pen on
+# white paper and run `python predict_digits.py my_digit.jpg --save-preprocessed seen/`.
 
 # %%
 terminal_heading("Part 3: Using it", "12. Your own handwriting")
@@ -986,16 +1010,19 @@ outputs.save_and_show(figure, "own_handwriting_round_trip.png")
 #
 # - **The pixels that decided**, its **saliency** map: for each pixel, how the deep model's
 #   logit for its answer would change if that pixel held a little more ink. Orange pixels push
-#   towards the answer, purple ones away. It is the gradient of section 3, taken with respect
-#   to the pixels instead of the weights.
+#   towards the answer, purple ones away. It is the gradient of section 3, taken for the pixels
+#   instead of the weights. It tells what a little more ink would do, not what the ink already
+#   there did: purple on a stroke means the model would score its answer higher with that stroke
+#   a little fainter or thinner.
 # - **The hidden layers**, one cell per unit: dark where a ReLU unit gives 0, amber, brighter
 #   the more active, where it passes a signal on. The count says how many of each layer's 512
 #   units are active: each digit lights up a part of them, and different digits different parts.
 #
 # The pad runs in the page, from the weights embedded in it, with no server or network;
 # `draw_a_digit.html` in the output folder is the same pad for any browser. Draw a neat digit,
-# then a sloppy one (a 4 closed at the top, a 7 with a bar) and watch the two models agree,
-# then part. (A model the pad cannot run, a convnet for one, gets a line saying so instead.)
+# then a sloppy one (a 4 closed at the top, a 7 with a bar) and watch the two models agree, then
+# part. (A model the pad cannot run, a convolutional one for instance, gets a line saying so
+# instead.)
 
 # %%
 terminal_heading("13. Draw a digit and watch the models decide")
@@ -1027,11 +1054,12 @@ drawing_pad  # in a notebook, the pad itself is this cell's output
 # ## What to try next
 #
 # - Work through `exercises.ipynb`: ten exercises in the order of this lesson, each with a
-#   check that tells you whether your answer holds, from counting weights to a convnet of
-#   your own.
+#   check that tells you whether your answer holds, from counting weights to a convolutional
+#   network of your own.
 # - Change the deep model of section 4: a third hidden layer, 256 units instead of 512, or
-#   `layers.Dropout(0.2)` after each hidden layer. Run with `--quick` first, then in full, and
-#   read the ladder's last rung.
+#   `layers.Dropout(0.2)` after each hidden layer, which sets a random fifth of that layer's
+#   outputs to 0 at each training step (never in testing), another way to fight overfitting.
+#   Run with `--quick` first, then in full, and read the ladder's last rung.
 # - Train longer: `python mnist_classification.py --deep-epochs 10`, and compare the
 #   validation accuracy per epoch with this run's.
 # - Try another seed, `--seed 7`, and see which numbers move and by how much.
@@ -1041,8 +1069,11 @@ drawing_pad  # in a notebook, the pad itself is this cell's output
 #   keras.datasets.fashion_mnist.load_data()`: Fashion-MNIST's clothes are 28×28 grey pictures
 #   in ten classes too, so the cells of Part 1 run on them unchanged. For pictures of another
 #   size or another number of classes, change `shape=(28, 28, 1)` and the 10 of the output
-#   layers and of `np.eye(10)`. If your pictures come sorted by label, shuffle them first:
-#   section 2 takes the last twelfth for validation.
+#   layers and of `np.eye(10)`; with any number of classes, keep the softmax output and
+#   categorical cross-entropy, one output per class. For data that are rows of numbers rather
+#   than pictures, drop `Flatten` and start with `keras.Input(shape=(number_of_columns,))`. If
+#   your examples come sorted by label, shuffle them first: section 2 takes the last twelfth
+#   for validation.
 # - Train on digits you photographed. `prepare_image` of section 12 (`from handwriting import
 #   prepare_image`) turns each photo into a 28×28 array of pixels from 0 to 1, as section 2
 #   makes them, so `np.stack([prepare_image(path) for path in paths])[..., np.newaxis]` is an

@@ -78,7 +78,9 @@ def summary() -> str:
     lines.append(
         f"The whole lesson took {lesson:.0f} s (median over seeds "
         f"{', '.join(map(str, results['seeds']))}, from start to exit), {tensorflow:.2f} times "
-        f"the classic tutorial's script in the same run, and `--quick` {quick:.0f} s, on "
+        "the classic tutorial's script in the same run ([`benchmarks/classic_tutorial.py`]"
+        "(benchmarks/classic_tutorial.py): a simple and a deep model, as this tutorial is "
+        f"usually written, without the experiments), and `--quick` {quick:.0f} s, on "
         f"{machine_line(results['machine'])}; {results['date']}. This is one processor: others "
         "take other times, so compare the ratio to the classic script, measured in the same "
         "run, rather than the seconds."

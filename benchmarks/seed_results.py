@@ -102,8 +102,8 @@ class SeedResults:
         missing = [str(i + 1) for i, gain in enumerate(gains[1:], 1) if gain is None]
         note = f"; rungs {', '.join(missing)} differ from the benchmark's" if missing else ""
         return (
-            f"gains over seeds {seeds_text(self.ladder['seeds'])}: the lesson run once per seed "
-            f"by benchmarks/ladder_seeds.py ({self.ladder['machine']['cpu']}, "
+            f"Gains over seeds {seeds_text(self.ladder['seeds'])}: benchmarks/ladder_seeds.py ran "
+            f"this lesson once per seed ({self.ladder['machine']['cpu']}, "
             f"{self.ladder['backend']} {self.ladder['backend_version']}){note}"
         )
 
@@ -182,18 +182,20 @@ class SeedResults:
     def describe_depth(self) -> str:
         if self.depth is None:
             return "no comparison across depths: benchmarks/depth_seeds.json is missing"
-        parts = []
+        lines = [
+            f"Over seeds {seeds_text(self.depth['seeds'])}, each stack at its own best SGD "
+            "learning rate, ReLU's lead in validation accuracy:"
+        ]
         for depth in self.depth["depths"]:
             lead = paired_gains(self.depth_accuracy(int(depth), "sigmoid"),
                                 self.depth_accuracy(int(depth), "relu"))  # fmt: skip
-            parts.append(f"{depth} hidden layers {points_range(lead)}")
+            lines.append(f"  {depth} hidden layers: {points_range(lead)} points")
         adam = self.depth_accuracy(6, "sigmoid", "adam")
-        return (
-            f"over seeds {seeds_text(self.depth['seeds'])}, each stack at its own best SGD "
-            f"learning rate, ReLU's lead in validation accuracy (points): {'; '.join(parts)}. "
-            f"With Adam instead, the six-layer sigmoid stack reaches {min(adam):.2%} to "
-            f"{max(adam):.2%} (median of its best rate {statistics.median(adam):.2%})"
+        lines.append(
+            f"With Adam at its own best learning rate, the six-layer sigmoid stack reaches "
+            f"{min(adam):.2%} to {max(adam):.2%} (median {statistics.median(adam):.2%})"
         )
+        return "\n".join(lines)
 
 
 def _recipe(search_round: dict, variant: str) -> dict:

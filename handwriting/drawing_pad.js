@@ -2,9 +2,9 @@
 //
 // handwriting/drawing_pad.py inlines this file into a standalone page or a notebook output and
 // appends one call, DigitPad.mount(document.currentScript, model, standalone). No server, no
-// network, no build step. The preprocessing below is the algorithm described in
-// of docs/drawing_pad.md, the same as handwriting/__init__.py's to_mnist; the tests
-// run both on the same pixels.
+// network, no build step. The preprocessing below is the algorithm of "Preprocessing, shared by
+// both implementations" in docs/drawing_pad.md, the same as handwriting/__init__.py's to_mnist;
+// the tests run both on the same pixels.
 (function () {
   "use strict";
 

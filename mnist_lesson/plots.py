@@ -88,6 +88,40 @@ def network(model):
     return figure
 
 
+def training_step(model, batch_size: int, schedule, steps_per_epoch: int, epochs: int):
+    """One training step as a loop of boxes, with the compiled model's own sizes and optimizer,
+    and beside it the learning rate of each step (``schedule``: a Keras schedule or a number)."""
+    weights, outputs = model.count_params(), model.output_shape[-1]
+    figure, (flow, rates) = plt.subplots(1, 2, figsize=(13, 3.2), width_ratios=(3, 1.2))
+    boxes = [f"a batch\n{batch_size} digits", f"the model\n{weights:,} weights\nand biases",
+             f"{batch_size} × {outputs}\noutputs", "the loss\none number",
+             f"the gradient\n{weights:,} numbers",
+             f"{type(model.optimizer).__name__} moves\nevery weight"]  # fmt: skip
+    gap = 1.25
+    for x, text in enumerate(boxes):
+        flow.text(gap * x, 0.6, text, ha="center", va="center", fontsize=10,
+                  bbox={"boxstyle": "round", "facecolor": "0.93", "edgecolor": "0.6"})  # fmt: skip
+        if x:
+            flow.annotate("", (gap * x - 0.55, 0.6), (gap * x - 0.7, 0.6),
+                          arrowprops={"arrowstyle": "->"})  # fmt: skip
+    last = gap * (len(boxes) - 1)
+    flow.annotate("", (gap, 0.42), (last, 0.42), arrowprops={
+        "arrowstyle": "->", "connectionstyle": "arc3,rad=-0.25", "color": "0.4"})  # fmt: skip
+    flow.text((gap + last) / 2, 0.05, f"then the next batch: {steps_per_epoch} steps make an "
+              "epoch", ha="center", fontsize=9, color="0.3")  # fmt: skip
+    flow.set(xlim=(-0.7, last + 0.7), ylim=(0, 1), title="One training step")
+    flow.axis("off")
+    steps = np.arange(epochs * steps_per_epoch)
+    # A schedule gives each step its rate; a plain number is the same rate at every step.
+    rates.plot(steps, [float(schedule(step) if callable(schedule) else schedule) for step in steps])
+    for epoch in range(1, epochs):
+        rates.axvline(epoch * steps_per_epoch, color="0.85", linewidth=0.8)
+    rates.set(xlabel="step (grey lines: epochs)", ylabel="learning rate",
+              title="The learning rate, step by step")  # fmt: skip
+    figure.tight_layout()
+    return figure
+
+
 def training_curves(histories: dict[str, dict]):
     """Each model's accuracy and loss per epoch, training solid, validation dashed; each loss on
     its own axis (binary and categorical cross-entropy are not on one scale)."""
@@ -118,19 +152,29 @@ def _tidy(axis, xlabel: str, fontsize=None) -> None:
 
 def overfitting(histories: dict[str, dict], examples: int):
     """Training and validation loss per epoch of each training, the lowest validation loss
-    marked: where the validation loss turns up, the model has started to overfit."""
-    figure, axis = plt.subplots(figsize=(7.5, 4.2))
+    marked: where the validation loss turns up, the model has started to overfit. The right
+    panel shows the validation losses alone on a linear scale, where that turn is visible."""
+    figure, (axis, zoom) = plt.subplots(1, 2, figsize=(12, 4.2), width_ratios=(3, 2))
+    lowest, after_lowest = [], []
     for (name, history), colour in zip(histories.items(), sns.color_palette()):
         epochs = np.arange(1, len(history["loss"]) + 1)
-        axis.plot(epochs, history["loss"], "-", color=colour, label=f"{name}: training loss")
-        axis.plot(epochs, history["val_loss"], "--", color=colour,
-                  label=f"{name}: validation loss")  # fmt: skip
         best = int(np.argmin(history["val_loss"]))
-        axis.plot(epochs[best], history["val_loss"][best], "v", color=colour, markersize=9)
+        axis.plot(epochs, history["loss"], "-", color=colour, label=f"{name}: training loss")
+        for panel in (axis, zoom):
+            panel.plot(epochs, history["val_loss"], "--", color=colour,
+                       label=f"{name}: validation loss")  # fmt: skip
+            panel.plot(epochs[best], history["val_loss"][best], "v", color=colour, markersize=9)
+        lowest.append(history["val_loss"][best])
+        after_lowest.extend(history["val_loss"][best:])
     axis.set_yscale("log")
     axis.set(ylabel="loss (log scale)", title=f"{examples:,} training digits: ▼ the lowest "
              "validation loss")  # fmt: skip
+    # From just below the lowest point to just above the highest after it: the turn fills it.
+    span = max(after_lowest) - min(lowest)
+    zoom.set_ylim(min(lowest) - 0.5 * span, max(after_lowest) + 0.5 * span)
+    zoom.set(ylabel="validation loss (linear scale)", title="The validation loss, zoomed in")
     _tidy(axis, "epoch", fontsize=8)
+    _tidy(zoom, "epoch", fontsize=8)
     figure.tight_layout()
     return figure
 
@@ -235,7 +279,7 @@ def photo_round_trip(photos, seen, scores, labels):
         axes[1, column].set_title(f"model: {answer} ({values[answer]:.0%})", fontsize=9)
     for axis in axes.flat:
         axis.set(xticks=[], yticks=[])
-    axes[0, 0].set_ylabel("your image")
+    axes[0, 0].set_ylabel("the image file")
     axes[1, 0].set_ylabel("what the model sees")
     figure.tight_layout()
     return figure

@@ -18,6 +18,7 @@ from mnist_lesson.architecture import changed_groups
 
 EXPECTED_FIGURES = (
     "sample_digits.png",
+    "training_step.png",
     "confusion_matrix_simple.png",
     "confusion_matrix_deep.png",
     "deep_network.png",
