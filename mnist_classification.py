@@ -67,6 +67,8 @@ show = False  # in a terminal only: open each figure in a window
 from mnist_lesson.lesson import start_lesson, terminal_heading
 
 # Reads the command line in a terminal and checks the output folder, before anything slow.
+# terminal_heading, in each section below, prints its heading in a terminal; a notebook has
+# the heading above the cell and prints nothing.
 settings, outputs = start_lesson(
     data=data,
     seed=seed,
@@ -126,7 +128,7 @@ from sklearn.metrics import classification_report, confusion_matrix
 from mnist_lesson import plots, reports
 
 # Seeds every random generator; on a GPU it also asks for operations that give the same
-# result every time (True then).
+# result every time, and op_determinism is then True.
 op_determinism = make_reproducible(settings.seed)
 print(f"Keras {keras.__version__} on {keras.backend.backend()}")
 
@@ -206,14 +208,13 @@ simple_model.summary()
 # cosine curve. One pass over the training digits, 220 steps, is an **epoch**. The figure
 # below draws one step with this model's numbers, and the learning rate step by step.
 #
-# Before training, each output says about 0.5, so the loss should be near ln 2 = 0.69, a little
-# above it, as outputs that stray from 0.5 cost more than they save: `evaluate` checks that the
-# model is wired right. `fit` then trains it, and prints after each epoch the loss and the
-# **accuracy**, the share of digits whose highest output is the right digit: on the training
-# digits, averaged over the epoch while the model changed, and on the validation digits
-# (`val_`), which happen to be easier (section 7). We ask for `categorical_accuracy`, which
-# compares the highest output with the digit; with this loss, Keras' plain `"accuracy"` would
-# score each of the ten yes/no answers separately.
+# `compile` gives the model its loss and optimizer. Before training, each output says about 0.5,
+# so the loss should be near ln 2 = 0.69: `evaluate` checks that the model is wired right. `fit`
+# then trains it, and prints after each epoch the loss and the **accuracy**, the share of digits
+# whose highest output is the right digit: on the training digits, averaged over the epoch while
+# the model changed, and on the validation digits (`val_`), which happen to be easier (section
+# 7). We ask for `categorical_accuracy`, which compares the highest output with the digit; with
+# this loss, Keras' plain `"accuracy"` would score each of the ten yes/no answers separately.
 
 # %%
 steps_per_epoch = math.ceil(len(x_fit) / settings.batch_size)
@@ -245,7 +246,7 @@ simple_history = simple_model.fit(
 
 # %% [markdown]
 # **Testing.** Now the test digits, once: `evaluate` gives the loss and the accuracy, and
-# `predict` the ten outputs for every digit, the highest of which is the model's answer.
+# `predict` the ten outputs for every digit.
 
 # %%
 simple_loss, simple_accuracy = simple_model.evaluate(x_test, y_test, verbose=0)
@@ -255,7 +256,7 @@ print(f"simple model: test accuracy {simple_accuracy:.2%}, test loss {simple_los
 
 # %% [markdown]
 # A **confusion matrix** counts, for each true digit (a row), the model's answers (the columns).
-# Right answers fill the diagonal; the heatmap leaves them white and colours only the mistakes,
+# Right answers fill the diagonal; the heatmap greys them out and colours only the mistakes,
 # so that a few dozen mistakes show beside a thousand right answers.
 
 # %%
@@ -326,8 +327,9 @@ deep_model.summary()
 outputs.save_and_show(plots.network(deep_model), "deep_network.png")
 
 # %% [markdown]
-# It trains the same way, with its own recipe (chosen on the validation digits, in
-# `benchmarks/recipe_search.py`): five epochs, a learning rate starting at 0.004.
+# It trains the same way, with its own **recipe**, its training settings, chosen on the
+# validation digits (`benchmarks/recipe_search.py`): five epochs, a learning rate starting at
+# 0.004.
 
 # %%
 deep_schedule = keras.optimizers.schedules.CosineDecay(
@@ -369,7 +371,7 @@ print(reports.read_out(deep_matrix))
 
 # %% [markdown]
 # Each model's loss and accuracy, epoch by epoch, on the training digits (solid) and the
-# validation digits (dashed):
+# validation digits (dashed), each loss on its own scale:
 
 # %%
 histories = {"simple": simple_history.history, "deep": deep_history.history}
@@ -379,10 +381,10 @@ outputs.save_and_show(plots.training_curves(histories), "training_history.png")
 # ## 5. Keeping the results
 #
 # The models and their numbers are saved now, before Part 2 looks closer at them.
-# `outputs.save_model` calls `model.save(path)`, the line for your own code, on a temporary file
-# that it renames when done, so that a stopped run leaves no half-written file; `keep_run` then
-# replaces the last run's files with this run's. `keras.saving.load_model` loads a saved model
-# back, ready to `evaluate` or `predict`.
+# `outputs.save_model` calls `model.save(path)`, the line for your own code, through a temporary
+# file, so that a stopped run leaves no half-written file. `keras.saving.load_model` loads a
+# saved model back, ready to `evaluate` or `predict`. To train on data of your own, copy
+# sections 2 to 4; "What to try next" says what to change.
 
 # %%
 terminal_heading("5. Keeping the results")
@@ -448,7 +450,7 @@ metrics = {
 outputs.save_model(simple_model, "models/simple.keras")
 outputs.save_model(deep_model, "models/deep.keras")
 outputs.save_json("metrics.json", metrics)
-outputs.keep_run()
+outputs.keep_run()  # this run's files now replace the last run's
 print(f"saved in {outputs.path}/: models/simple.keras, models/deep.keras, metrics.json")
 
 # %% [markdown]
@@ -500,9 +502,11 @@ def two_hidden_layers(hidden_activation):
 
 simple_recipe = (simple_schedule, settings.simple_epochs)
 deep_recipe = (deep_schedule, settings.deep_epochs)
-# Between the simple model and the deep model, each rung the one above with one change:
-# name: (how to build it, its loss, its recipe).
+# Between the simple model (rung 1) and the deep model (rung 6), each rung the one above with
+# one change: name: (how to build it, its loss, its recipe).
 new_rungs = {
+    # rung 2, softmax output; rung 3, the deep recipe; rung 4, two sigmoid hidden layers;
+    # rung 5, ReLU instead of sigmoid, the deep model without its shifted digits.
     "softmax": (lambda: one_layer("softmax"), "categorical_crossentropy", simple_recipe),
     "softmax_deep_recipe": (lambda: one_layer("softmax"), "categorical_crossentropy", deep_recipe),
     "sigmoid_hidden": (
@@ -586,20 +590,20 @@ reports.show_table(reports.fixed_broken_table(ladder), "What each change did to 
 #   layer on every seed, and the test set supports it: p is below 0.05 on every seed.
 # - The deep model's recipe, fewer epochs with smaller steps, costs the one-layer model a little
 #   on every seed, but on some seeds p is above 0.05 (the table's p is this run's seed only):
-#   within the test set's noise. What the hidden layers gain below is not the recipe's, at
-#   least.
+#   within the test set's noise. So the next rung's gain, from the hidden layers, does not come
+#   from the new recipe, which on its own loses a little.
 # - Two hidden layers are by far the biggest step, on every seed.
 # - ReLU instead of sigmoid gains on every seed in 5 epochs, and the test set supports it.
 # - The shifted training digits gain on every seed too, but the shift fixes 55 to 70 digits
 #   and breaks 36 to 43: on half of the seeds p is above 0.05, within the test set's noise.
 #
 # Each gain is what its change buys at that point of the path: the softmax output is measured on
-# one layer, the shift on two hidden layers. The first rung changes the loss along with the
+# one layer, the shift on two hidden layers. The softmax rung changes the loss along with the
 # output, and the two losses differ in scale: binary cross-entropy is the average of ten yes/no
 # losses, one per output, so each output counts for a tenth of the loss and its gradient is
 # divided by ten; categorical cross-entropy divides by nothing. Adam, which divides every step
-# by the gradients' own size, cancels that factor; plain gradient descent, whose steps are the
-# gradient times the learning rate, would take steps a tenth as large.
+# by the gradients' own size, cancels that factor; plain gradient descent (SGD, section 8),
+# whose steps are the gradient times the learning rate, would take steps a tenth as large.
 #
 # **Better, or only faster?** The deep recipe was chosen for ReLU, so perhaps it merely suits
 # sigmoid less. `benchmarks/recipe_search.py` gave each activation its own best learning rate on
@@ -696,13 +700,10 @@ reports.show_table(overfitting_table, f"Trained on {few:,} digits for 25 epochs"
 # weights, the length of their gradient taken as one long vector.
 #
 # Keras calls a `Dense` layer's weights its **kernel** (hence `kernel_initializer` below), and
-# starts them at random, uniformly between two bounds set by how many inputs and outputs the
-# layer has (the **Glorot uniform** rule, Keras' default): the more connections, the smaller the
-# weights, so that for units whose slope is about 1 a signal keeps about its size from layer to
-# layer. The code below spells that rule out, `VarianceScaling(initial_scale, mode="fan_avg",
-# distribution="uniform")`: `fan_avg` is the average of the layer's inputs and outputs, and
-# `initial_scale` multiplies the weights' **variance** (their spread, squared), so the bounds
-# are multiplied by its square root. `initial_scale=1.0` gives exactly Keras' default.
+# starts them at random, the smaller the more inputs and outputs the layer has (the **Glorot
+# uniform** rule, Keras' default), so that for units whose slope is about 1 a signal keeps
+# about its size from layer to layer. The code below spells that rule out, so that a third
+# stack can scale it later; with `initial_scale=1.0` it gives exactly Keras' default.
 
 # %%
 terminal_heading("8. Why ReLU: the signal fades through sigmoid layers")
@@ -767,10 +768,13 @@ reports.show_table(table.T.map("{:.1e}".format), "At the start, layer 1 next to 
 #
 # Does that stop learning? We train both stacks for two epochs on 6,000 digits with plain
 # **stochastic gradient descent** (SGD: steps proportional to the gradient, on batches drawn at
-# random), each at the learning rate that suited it best over six seeds, from a sweep of 0.01
-# to 3.0 (`benchmarks/depth_seeds.py`). A third stack is sigmoid too, but starts with weights
-# scaled for the sigmoid: four times as large as Keras' default (16 times the variance, the
-# `initial_scale` below), to make up for the sigmoid's slope of at most 0.25.
+# random), each at the learning rate that suited it best over six seeds, from a sweep of 0.01 to
+# 3.0 (`benchmarks/depth_seeds.py`). A third stack is sigmoid too, but starts with weights
+# scaled for the sigmoid: four times as large as Keras' default, to make up for the sigmoid's
+# slope of at most 0.25. `VarianceScaling(initial_scale, mode="fan_avg",
+# distribution="uniform")` draws the weights uniformly between two bounds set by `fan_avg`, the
+# average of the layer's inputs and outputs; `initial_scale` multiplies the weights'
+# **variance** (their spread, squared), so `initial_scale=16.0` makes them four times as large.
 
 # %%
 best_rates = seed_results.depth_learning_rates(hidden_layers)
@@ -795,7 +799,7 @@ for name, stack in stacks.items():
     )
     stack_accuracy[name] = history.history["val_categorical_accuracy"]
     print(
-        f"{name:>22} stack, SGD at learning rate {rate}: validation accuracy "
+        f"{name} stack, SGD at learning rate {rate}: validation accuracy "
         f"{stack_accuracy[name][-1]:.2%} after 2 epochs"
     )
 print(seed_results.describe_depth())
@@ -859,14 +863,15 @@ reports.show_table(table, "Share of training digits that ink a pixel, median ove
 # Adam's pictures have their strongest weights at the edge of the drawn area, on pixels that few
 # digits ink. The table gives, for each pixel, the share of training digits that ink it, and its
 # median over two groups of pixels: the tenth under the strongest weights, and all drawn pixels,
-# those that at least one digit in twenty inks. Plain SGD's strongest weights sit where digits
-# are often inked, and its pictures look more like smooth templates of digits. The cause is the
-# optimizer: Adam divides each weight's step by the size of that weight's own recent gradients,
-# so a weight whose pixel is rarely inked, and so rarely gets a gradient, still takes steps as
-# large as the others. Plain SGD's steps are proportional to the gradient, so rarely inked
-# pixels keep weights near where they started. Both read digits well: over six seeds, plain SGD
-# comes within a point of Adam on the validation digits (`benchmarks/recipe_search.json`). What
-# the pictures show is what the optimizer did, not all that one layer can learn.
+# those that at least 5% of the digits (one in twenty) ink. Plain SGD's strongest weights sit
+# where digits are often inked, and its pictures look more like smooth templates of digits. The
+# cause is the optimizer: Adam divides each weight's step by the size of that weight's own
+# recent gradients, so a weight whose pixel is rarely inked, and so rarely gets a gradient,
+# still takes steps as large as the others. Plain SGD's steps are proportional to the gradient,
+# so rarely inked pixels keep weights near where they started. Both read digits well: over six
+# seeds, plain SGD comes within a point of Adam on the validation digits
+# (`benchmarks/recipe_search.json`). What the pictures show is what the optimizer did, not all
+# that one layer can learn.
 
 # %% [markdown]
 # ## 10. Where the deep model fails
@@ -1008,15 +1013,17 @@ outputs.save_and_show(figure, "own_handwriting_round_trip.png")
 # and with every stroke it shows the deep model's ten scores beside the simple model's ten
 # yes/no answers, the 28×28 picture both see, and two views inside the deep model:
 #
-# - **The pixels that decided**, its **saliency** map: for each pixel, how the deep model's
-#   logit for its answer would change if that pixel held a little more ink. Orange pixels push
-#   towards the answer, purple ones away. It is the gradient of section 3, taken for the pixels
-#   instead of the weights. It tells what a little more ink would do, not what the ink already
-#   there did: purple on a stroke means the model would score its answer higher with that stroke
-#   a little fainter or thinner.
+# - **More ink here pushes**: the deep model's **saliency** map, over a faint copy of the
+#   drawing. For each pixel, it shows how the deep model's logit for its answer would change if
+#   that pixel held a little more ink: orange pixels would push towards the answer, purple ones
+#   away. It is the gradient of section 3, taken for the pixels instead of the weights. It tells
+#   what more ink would do, not what the ink already there did: purple on the stroke itself
+#   means more ink there would lower the answer's logit, not that the stroke counted against
+#   it.
 # - **The hidden layers**, one cell per unit: dark where a ReLU unit gives 0, amber, brighter
-#   the more active, where it passes a signal on. The count says how many of each layer's 512
-#   units are active: each digit lights up a part of them, and different digits different parts.
+#   the more active, where it passes a signal on; a cell's place is only the unit's number in
+#   its layer, not a place in the picture. The count says how many of each layer's 512 units are
+#   active: each digit lights up a part of them, and different digits different parts.
 #
 # The pad runs in the page, from the weights embedded in it, with no server or network;
 # `draw_a_digit.html` in the output folder is the same pad for any browser. Draw a neat digit,

@@ -471,7 +471,7 @@
     const clearButton = text("button", { id: `clear${suffix}`, type: "button" }, controls, "Clear");
     text("p", { class: "digit-pad-hint" }, controls, "Escape clears too.");
 
-    // Right: the answers, what the model sees, the pixels that decided, every output.
+    // Right: the answers, what the model sees, where more ink pushes, every output.
     const side = element("div", { class: "digit-pad-side" }, root);
     const answer = element("p", { class: "digit-pad-answer", "aria-live": "polite" }, side);
     text("span", {}, answer, "Prediction");
@@ -500,12 +500,12 @@
       height: FIELD,
       role: "img",
       "aria-label":
-        `The pixels that decided: where more ink would raise (orange) or lower (purple) ` +
+        `More ink here pushes: where more ink would raise (orange) or lower (purple) ` +
         `the ${main.name} model's score for its answer`,
     });
     decidedFigure.appendChild(decided);
     const decidedCaption = element("figcaption", { class: "digit-pad-legend" }, decidedFigure);
-    text("span", {}, decidedCaption, "The pixels that decided:");
+    text("span", {}, decidedCaption, "More ink here pushes:");
     const [towards, away] = [TOWARDS, AWAY].map((colour) => {
       const line = element("span", {}, decidedCaption);
       element("span", { class: "digit-pad-swatch", style: `background:rgb(${colour})` }, line);

@@ -283,7 +283,7 @@ class DrawingPad:
             '<div class="digit-pad-output">\n<div class="digit-pad-picture">\n'
             f'<img src="data:image/png;base64,{self.picture()}" width="{PICTURE_SIZE[0]}" '
             f'height="{PICTURE_SIZE[1]}" alt="A drawn 3: what the {html.escape(names)} '
-            f'{models} read, the hidden units at work and the pixels that decided">\n'
+            f'{models} read, the hidden units at work and where more ink would push">\n'
             f"<p>{html.escape(RUN_TO_DRAW)}: a live pad that reads your digit as you draw.</p>\n"
             f"</div>\n{self._script(standalone=False)}\n</div>"
         )
@@ -353,7 +353,7 @@ def unit_grid(values: np.ndarray, cell: int) -> np.ndarray:
 
 def _draw_picture(pad: DrawingPad) -> bytes:
     """The notebook's still picture of the pad: a drawn 3, the answers, what the models see, the
-    pixels that decided, every model's outputs and the main model's hidden layers."""
+    saliency (where more ink pushes), every model's outputs and the main model's hidden layers."""
     from PIL import Image, ImageDraw, ImageFont
 
     from handwriting import to_mnist
@@ -381,7 +381,7 @@ def _draw_picture(pad: DrawingPad) -> bytes:
     picture.paste(drawing.resize((180, 180), Image.Resampling.BILINEAR), (10, 10))
     draw.rectangle((9, 9, 190, 190), outline=(136, 136, 136))
 
-    left = 206  # the answer, what the models see and the pixels that decided
+    left = 206  # the answer, what the models see and where more ink pushes
     draw.text((left, 22), "Prediction", fill=ink, font=normal)
     draw.text((left + 72, 4), str(digit), fill=ink, font=large)
     draw.text((left + 100, 14), f"by the {pad.models[0].name}", fill=grey, font=small)
@@ -391,7 +391,7 @@ def _draw_picture(pad: DrawingPad) -> bytes:
         line += " too" if answers[1] == digit else ": they differ"
         draw.text((left, 52), line, fill=(179, 38, 30) if answers[1] != digit else grey, font=small)
     draw.text((left, 72), "The models see:", fill=grey, font=small)
-    draw.text((left + 112, 72), "Pixels that decided:", fill=grey, font=small)
+    draw.text((left + 112, 72), "More ink here pushes:", fill=grey, font=small)
     seen_image = Image.fromarray(np.round(seen * 255).astype(np.uint8)).convert("RGB")
     picture.paste(seen_image.resize((98, 98), Image.Resampling.NEAREST), (left, 88))
     decided = Image.fromarray(saliency_colours(seen.reshape(-1), seen_by["saliency"][0]))

@@ -25,18 +25,19 @@ def digit_grid(images, titles, columns: int = 10, cell_size: float = 1.1):
 
 
 def confusion_heatmap(matrix, title: str):
-    """Counts of (true digit, answer) pairs. The diagonal, the right answers, is written in grey
-    on white, so that the colour scale is the mistakes' own and even a few of them show."""
+    """Counts of (true digit, answer) pairs. The diagonal, the right answers, is left out of the
+    colour scale and shown in grey, so that the scale is the mistakes' own and even a few show."""
     matrix = np.asarray(matrix)
     figure, axis = plt.subplots(figsize=(7.5, 6.2))
+    axis.set_facecolor("0.8")  # what the masked diagonal shows
     sns.heatmap(matrix, mask=np.eye(10, dtype=bool), annot=True, fmt="d", cmap="Reds",
                 cbar_kws={"label": "mistakes"}, ax=axis, annot_kws={"size": 8},
                 linewidths=0.5, linecolor="0.9", vmin=0)  # fmt: skip
     for digit in range(10):
         axis.text(digit + 0.5, digit + 0.5, str(matrix[digit, digit]), ha="center",
-                  va="center", fontsize=8, color="0.45")  # fmt: skip
+                  va="center", fontsize=8, color="0.1")  # fmt: skip
     axis.set(xlabel="the model's answer", ylabel="true digit", title=title)
-    axis.text(0, -0.13, "grey: right answers (the diagonal); colour: mistakes", fontsize=8,
+    axis.text(0, -0.13, "grey cells: right answers (the diagonal); colour: mistakes", fontsize=8,
               transform=axis.get_xaxis_transform(), color="0.3")  # fmt: skip
     figure.tight_layout()
     return figure
@@ -97,19 +98,17 @@ def training_step(model, batch_size: int, schedule, steps_per_epoch: int, epochs
              f"{batch_size} × {outputs}\noutputs", "the loss\none number",
              f"the gradient\n{weights:,} numbers",
              f"{type(model.optimizer).__name__} moves\nevery weight"]  # fmt: skip
-    gap = 1.25
+    last = len(boxes) - 1
     for x, text in enumerate(boxes):
-        flow.text(gap * x, 0.6, text, ha="center", va="center", fontsize=10,
+        flow.text(x, 0.6, text, ha="center", va="center", fontsize=10,
                   bbox={"boxstyle": "round", "facecolor": "0.93", "edgecolor": "0.6"})  # fmt: skip
-        if x:
-            flow.annotate("", (gap * x - 0.55, 0.6), (gap * x - 0.7, 0.6),
-                          arrowprops={"arrowstyle": "->"})  # fmt: skip
-    last = gap * (len(boxes) - 1)
-    flow.annotate("", (gap, 0.42), (last, 0.42), arrowprops={
+        if x:  # an arrow from the box before
+            flow.annotate("", (x - 0.44, 0.6), (x - 0.56, 0.6), arrowprops={"arrowstyle": "->"})
+    flow.annotate("", (1, 0.42), (last, 0.42), arrowprops={
         "arrowstyle": "->", "connectionstyle": "arc3,rad=-0.25", "color": "0.4"})  # fmt: skip
-    flow.text((gap + last) / 2, 0.05, f"then the next batch: {steps_per_epoch} steps make an "
+    flow.text((1 + last) / 2, 0.05, f"then the next batch: {steps_per_epoch} steps make an "
               "epoch", ha="center", fontsize=9, color="0.3")  # fmt: skip
-    flow.set(xlim=(-0.7, last + 0.7), ylim=(0, 1), title="One training step")
+    flow.set(xlim=(-0.56, last + 0.56), ylim=(0, 1), title="One training step")
     flow.axis("off")
     steps = np.arange(epochs * steps_per_epoch)
     # A schedule gives each step its rate; a plain number is the same rate at every step.
@@ -192,7 +191,10 @@ def signal_through_layers(
         _line_per_stack(axis, series, "hidden layer (1 = next to the input)")
         axis.set_yscale("log")
         axis.set(ylabel=ylabel, title=f"{title}, at the start")
+    # The gradient is computed from the output back: the middle panel reads from right to left.
+    norm_axis.set_xlabel("hidden layer (the gradient travels from the last back to 1)")
     _line_per_stack(accuracy_axis, val_accuracy, "epoch")
+    accuracy_axis.legend(loc="center", bbox_to_anchor=(0.5, 0.3))  # between the lines, mostly
     accuracy_axis.yaxis.set_major_formatter(PercentFormatter(1.0))
     accuracy_axis.set(ylabel="validation accuracy", ylim=(0, 1),
                       title="Learning, plain SGD, each at its best rate")  # fmt: skip
@@ -233,7 +235,8 @@ def weight_images(kernels: dict[str, np.ndarray], pixel_usage, min_usage: float 
             axis.set_title(str(digit), fontsize=9)
         row[0].set_ylabel(name, fontsize=9)
         figure.colorbar(image, ax=list(row), shrink=0.8, label="weight")
-    figure.suptitle("Each digit's weights; grey line: inside it, pixels inked in 5% of digits")
+    figure.suptitle("Each digit's weights, each row on its own colour scale; inside the grey "
+                    "line, pixels inked in at least 5% of digits")  # fmt: skip
     return figure
 
 

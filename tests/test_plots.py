@@ -63,3 +63,16 @@ def test_the_zoomed_overfitting_panel_holds_each_turn_up():
     assert bottom < 0.24 and top > 0.36  # both lowest points and everything after them
     assert top - bottom < 0.5  # zoomed: the first epochs' losses run off the top
     plt.close(figure)
+
+
+def test_the_heatmap_greys_out_the_right_answers_and_scales_the_mistakes():
+    matrix = np.diag([900] * 10) + np.eye(10, k=1, dtype=int) * 7
+    figure = plots.confusion_heatmap(matrix, "a model")
+    axis = figure.axes[0]
+    (mesh,) = axis.collections
+    colours = np.ma.getmaskarray(mesh.get_array()).reshape(10, 10)
+    assert colours.diagonal().all() and colours.sum() == 10  # the diagonal is left out...
+    assert axis.get_facecolor()[:3] == pytest.approx((0.8, 0.8, 0.8))  # ...and shows grey
+    assert mesh.get_clim() == (0, 7)  # the scale is the mistakes' own
+    assert "900" in texts(figure)
+    plt.close(figure)

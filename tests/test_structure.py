@@ -312,6 +312,7 @@ TERMS = {
     "ReLU": r"ReLU",
     "softmax": r"softmax",
     "overfitting": r"overfitting",
+    "recipe": r"recipes?",
     "ladder": r"ladder",
     "paired": r"paired|pairing",
     "p-value": r"p-values?",
