@@ -152,7 +152,8 @@ def _tidy(axis, xlabel: str, fontsize=None) -> None:
 def overfitting(histories: dict[str, dict], examples: int):
     """Training and validation loss per epoch of each training, the lowest validation loss
     marked: where the validation loss turns up, the model has started to overfit. The right
-    panel shows the validation losses alone on a linear scale, where that turn is visible."""
+    panel shows the validation losses alone on a linear scale, from just below the lowest to
+    just above the highest after it, where that turn is visible."""
     figure, (axis, zoom) = plt.subplots(1, 2, figsize=(12, 4.2), width_ratios=(3, 2))
     lowest, after_lowest = [], []
     for (name, history), colour in zip(histories.items(), sns.color_palette()):
@@ -168,9 +169,9 @@ def overfitting(histories: dict[str, dict], examples: int):
     axis.set_yscale("log")
     axis.set(ylabel="loss (log scale)", title=f"{examples:,} training digits: ▼ the lowest "
              "validation loss")  # fmt: skip
-    # From just below the lowest point to just above the highest after it: the turn fills it.
-    span = max(after_lowest) - min(lowest)
-    zoom.set_ylim(min(lowest) - 0.5 * span, max(after_lowest) + 0.5 * span)
+    span = max(max(after_lowest) - min(lowest), 0.05 * min(lowest)) or 1.0  # never empty
+    if np.isfinite(span):  # a loss that diverged (inf, nan) keeps matplotlib's own limits
+        zoom.set_ylim(min(lowest) - 0.5 * span, max(after_lowest) + 0.5 * span)
     zoom.set(ylabel="validation loss (linear scale)", title="The validation loss, zoomed in")
     _tidy(axis, "epoch", fontsize=8)
     _tidy(zoom, "epoch", fontsize=8)

@@ -76,3 +76,14 @@ def test_the_heatmap_greys_out_the_right_answers_and_scales_the_mistakes():
     assert mesh.get_clim() == (0, 7)  # the scale is the mistakes' own
     assert "900" in texts(figure)
     plt.close(figure)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_a_loss_that_diverged_or_never_moved_still_gets_its_figure(bad):
+    diverged = {"loss": [1.0, bad, bad], "val_loss": [0.9, bad, bad]}
+    still = {"loss": [0.5, 0.5, 0.5], "val_loss": [0.4, 0.4, 0.4]}
+    for histories in ({"diverged": diverged}, {"still": still}):
+        figure = plots.overfitting(histories, 1000)
+        bottom, top = figure.axes[1].get_ylim()
+        assert np.isfinite([bottom, top]).all() and bottom < top
+        plt.close(figure)
