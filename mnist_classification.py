@@ -450,7 +450,8 @@ metrics = {
 outputs.save_model(simple_model, "models/simple.keras")
 outputs.save_model(deep_model, "models/deep.keras")
 outputs.save_json("metrics.json", metrics)
-outputs.keep_run()  # this run's files now replace the last run's
+# This run's files now replace the last run's.
+outputs.keep_run()
 print(f"saved in {outputs.path}/: models/simple.keras, models/deep.keras, metrics.json")
 
 # %% [markdown]
