@@ -8,7 +8,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -29,8 +29,8 @@
 # 3. **Using it**: your own handwriting, and a pad to draw digits on.
 #
 # The ranges are over six runs that differ only in their random draws
-# (`benchmarks/ladder_seeds.json`). Every other number the cells print comes from running
-# this file.
+# (`benchmarks/ladder_seeds.json`). Every other number comes from running this file, or, where
+# a line names a file in `benchmarks/`, from the runs recorded there.
 
 # %%
 # The lesson's helpers, in the mnist_lesson folder, come with it: stop here if they are missing.
@@ -89,8 +89,8 @@ settings, outputs = start_lesson(
 # Each digit is a grid of 28×28 **pixels**, and each pixel a number from 0 (no ink) to 255
 # (full ink). MNIST comes in two sets: 60,000 training digits to learn from, and 10,000 test
 # digits, written by other people, to measure how well a model reads digits it has never seen.
-# The first run downloads MNIST (11 MB) into Keras' folder, `~/.keras/datasets`; offline, point
-# `data`, `--data` or `MNIST_PATH` at a copy.
+# The first run downloads MNIST (11 MB) to `~/.keras/datasets`; offline, point `data`, `--data`
+# or `MNIST_PATH` at a copy.
 
 # %%
 terminal_heading("Part 1: The basics", "1. The data")
@@ -140,7 +140,7 @@ outputs.save_and_show(figure, "sample_digits.png")
 #
 # We divide the pixels by 255, so that each one is a number between 0 and 1: networks learn
 # best from small inputs. Each image gets a last axis of size 1, its one **channel** of grey (a
-# colour photo has three), the shape Keras expects of images.
+# colour photo has three), as Keras expects of images.
 #
 # The last 5,000 training digits become the **validation** set: the models never learn from
 # them, but show on them how they do on unseen digits while they train, and we choose settings
@@ -182,6 +182,7 @@ print(f"the first training digit, a {fit_digits[0]}, as targets: {y_fit[0]}")
 # %%
 terminal_heading("3. The simple model: ten yes/no answers")
 keras.utils.set_random_seed(settings.seed)  # the same seed, the same starting weights
+# keras.Sequential: the layers in order, after keras.Input, the shape of one input digit.
 simple_model = keras.Sequential(
     [keras.Input(shape=(28, 28, 1)), layers.Flatten(), layers.Dense(10, activation="sigmoid")],
     name="simple",
@@ -191,7 +192,7 @@ simple_model.summary()
 # %% [markdown]
 # The summary lists the layers. "Output Shape" `(None, 10)` means ten numbers per digit, for
 # any number of digits at once (`None`). "Param #" counts what training will learn: 784
-# weights for each of the ten units plus their ten biases.
+# weights for each of the ten units plus ten biases.
 #
 # **Training** repeats one **step**:
 #
@@ -206,15 +207,16 @@ simple_model.summary()
 #
 # The **learning rate** sets how big the steps are; here it falls from 0.05 to zero along a
 # cosine curve. One pass over the training digits, 220 steps, is an **epoch**. The figure
-# below draws one step with this model's numbers, and the learning rate step by step.
+# draws one step with this model's numbers, and the learning rate per step.
 #
 # `compile` gives the model its loss and optimizer. Before training, each output says about 0.5,
-# so the loss should be near ln 2 = 0.69: `evaluate` checks that the model is wired right. `fit`
-# then trains it, and prints after each epoch the loss and the **accuracy**, the share of digits
-# whose highest output is the right digit: on the training digits, averaged over the epoch while
-# the model changed, and on the validation digits (`val_`), which happen to be easier (section
-# 7). We ask for `categorical_accuracy`, which compares the highest output with the digit; with
-# this loss, Keras' plain `"accuracy"` would score each of the ten yes/no answers separately.
+# so the loss should be near ln 2 = 0.69, a little either side as the weights are random:
+# `evaluate` checks that the model is wired right. `fit` then trains it, and prints after each
+# epoch the loss and the **accuracy**, the share of digits whose highest output is the right
+# digit: on the training digits, averaged over the epoch while the model changed, and on the
+# validation digits (`val_`), which happen to be easier (section 7). We ask for
+# `categorical_accuracy`, which compares the highest output with the digit (plain `"accuracy"`
+# would score the ten yes/no answers one by one).
 
 # %%
 steps_per_epoch = math.ceil(len(x_fit) / settings.batch_size)
@@ -251,13 +253,13 @@ simple_history = simple_model.fit(
 # %%
 simple_loss, simple_accuracy = simple_model.evaluate(x_test, y_test, verbose=0)
 simple_outputs = simple_model.predict(x_test, verbose=0)
-simple_answers = simple_outputs.argmax(axis=1)
+simple_answers = simple_outputs.argmax(axis=1)  # for each digit, the place of its highest output
 print(f"simple model: test accuracy {simple_accuracy:.2%}, test loss {simple_loss:.4f}")
 
 # %% [markdown]
 # A **confusion matrix** counts, for each true digit (a row), the model's answers (the columns).
-# Right answers fill the diagonal; the heatmap greys them out and colours only the mistakes,
-# so that a few dozen mistakes show beside a thousand right answers.
+# Right answers fill the diagonal. The **heatmap**, the matrix as coloured cells, greys them out
+# and colours only the mistakes, so that a few dozen show beside a thousand right answers.
 
 # %%
 simple_matrix = confusion_matrix(test_digits, simple_answers, labels=range(10))
@@ -269,7 +271,7 @@ outputs.save_and_show(plots.confusion_heatmap(simple_matrix, title), "confusion_
 # answers "3" that were 3s; **recall** the share of the true 3s it answered "3"; the
 # **F1-score** is high only when both are. **Support** is how many test digits the row counts.
 # Below them, the **macro avg** is the plain mean over the ten digits and the **weighted avg**
-# the mean weighted by support. Two lines under it name the weakest digit and the most frequent
+# the mean weighted by support. Two lines under it name the weakest digit and the commonest
 # mistake.
 
 # %%
@@ -304,10 +306,10 @@ print(
 #
 # A network this size can learn details of its training digits that do not carry over to new
 # ones, and then does better on the digits it trained on than on others: **overfitting**.
-# `RandomTranslation` moves each training digit by up to a pixel up or down and left or right
-# (1/28 of its size; `fill_mode="constant"` leaves the pixels it uncovers blank), a different
-# way each time it comes round, so that the network has to learn strokes rather than exact
-# pixels. It acts only in training: tested, a digit passes unchanged.
+# `RandomTranslation` moves each training digit by up to a pixel in each direction (1/28 of its
+# size; `fill_mode="constant"` leaves uncovered pixels blank), differently each time it comes
+# round, so that the network has to learn strokes rather than exact pixels. It acts only in
+# training: tested, a digit passes unchanged.
 
 # %%
 terminal_heading("4. The deep model: hidden layers, softmax, shifted digits")
@@ -380,11 +382,11 @@ outputs.save_and_show(plots.training_curves(histories), "training_history.png")
 # %% [markdown]
 # ## 5. Keeping the results
 #
-# The models and their numbers are saved now, before Part 2 looks closer at them.
+# The models and their numbers are saved now, before Part 2.
 # `outputs.save_model` calls `model.save(path)`, the line for your own code, through a temporary
 # file, so that a stopped run leaves no half-written file. `keras.saving.load_model` loads a
-# saved model back, ready to `evaluate` or `predict`. To train on data of your own, copy
-# sections 2 to 4; "What to try next" says what to change.
+# saved model back, ready to `evaluate` or `predict`. To train on data of your own, start from
+# "What to try next": Part 1's lines without the lesson's helpers.
 
 # %%
 terminal_heading("5. Keeping the results")
@@ -579,7 +581,11 @@ seed_gains = seed_results.ladder_gains(ladder, settings)
 reports.show_table(reports.ladder_table(ladder, seed_gains), "The ladder, test accuracy")
 print(seed_results.describe_ladder(seed_gains))
 outputs.save_and_show(plots.ladder(ladder, len(test_digits)), "ladder.png")
-reports.show_table(reports.fixed_broken_table(ladder), "What each change did to the test digits")
+seed_ranges = seed_results.fixed_broken_ranges(ladder, settings)
+reports.show_table(
+    reports.fixed_broken_table(ladder, seed_ranges),
+    "What each change did to the test digits: this run (over the seeds, where measured)",
+)
 
 # %% [markdown]
 # The figure shows the other side of accuracy, the share of digits each rung reads wrong, where
@@ -599,12 +605,14 @@ reports.show_table(reports.fixed_broken_table(ladder), "What each change did to 
 #   and breaks 36 to 43: on half of the seeds p is above 0.05, within the test set's noise.
 #
 # Each gain is what its change buys at that point of the path: the softmax output is measured on
-# one layer, the shift on two hidden layers. The softmax rung changes the loss along with the
-# output, and the two losses differ in scale: binary cross-entropy is the average of ten yes/no
-# losses, one per output, so each output counts for a tenth of the loss and its gradient is
-# divided by ten; categorical cross-entropy divides by nothing. Adam, which divides every step
-# by the gradients' own size, cancels that factor; plain gradient descent (SGD, section 8),
-# whose steps are the gradient times the learning rate, would take steps a tenth as large.
+# one layer, the shift on two hidden layers. The softmax rung also changes the loss, and the two
+# losses differ in scale. Binary cross-entropy is the average of ten yes/no losses, one per
+# output, so each output counts for a tenth of it and its gradients are ten times smaller;
+# categorical cross-entropy is one loss per digit, not an average of ten. With Adam that makes
+# no difference: it divides each step by the size of the recent gradients, so gradients ten
+# times smaller still make the same steps. Plain gradient descent (section 8), whose steps are
+# the gradient times the learning rate, would take steps ten times smaller, and would need a
+# learning rate ten times larger to make up for it.
 #
 # **Better, or only faster?** The deep recipe was chosen for ReLU, so perhaps it merely suits
 # sigmoid less. `benchmarks/recipe_search.py` gave each activation its own best learning rate on
@@ -631,7 +639,11 @@ print(seed_results.describe_fair_comparison())
 # is not yet overfitting; a validation loss that turns up while the training loss falls is. The
 # epoch where the validation loss is lowest is where to stop, chosen on validation digits. The
 # same network trained on shifted digits overfits less. A model's accuracy on the digits it
-# trained on, minus its accuracy on the validation digits, is its **generalisation gap**.
+# trained on, minus its accuracy on the validation digits, is its **generalisation gap**. For
+# this small experiment both train with Adam at Keras' default learning rate, 0.001, without a
+# schedule, in batches of 100, ten steps per epoch. The left panel's loss axis is on a **log
+# scale**: each step up the axis multiplies the loss by the same factor, so that small and large
+# losses show on one axis.
 
 # %%
 terminal_heading("7. Overfitting, made visible")
@@ -691,20 +703,24 @@ reports.show_table(overfitting_table, f"Trained on {few:,} digits for 25 epochs"
 # first why, then the measurement, then what it costs in training.
 #
 # The gradient is computed backwards: the output's error travels from the last layer to the
-# first, multiplied at each layer by the weights and by the activation's slope
-# (**backpropagation**). A sigmoid's slope is at most 0.25; ReLU's is 1 where a unit is active
-# and 0 where it is not. The measurement: a stack of six hidden layers of 64 units with a
+# first, multiplied at each layer by the weights and by the activation's **slope**, how much its
+# output changes per small change of its input (**backpropagation**). A sigmoid's slope is at
+# most 0.25, so through six sigmoid layers the slopes alone multiply the error by at most
+# 0.25⁶, about 1/4,000, unless the weights make up for it; ReLU's slope is 1 where a unit is
+# active and 0 where it is not. The measurement: a stack of six hidden layers of 64 units with a
 # softmax output, built twice from the same starting weights, once with sigmoid and once with
 # ReLU units. On 512 training digits, before training, we measure for each hidden layer how much
 # its activations (its units' outputs) differ from digit to digit (the **spread**: each unit's
-# standard deviation over the digits, averaged over the units) and the **gradient norm** of its
+# **standard deviation** over the digits, the typical distance of its output from its mean,
+# averaged over the units) and the **gradient norm** of its
 # weights, the length of their gradient taken as one long vector.
 #
 # Keras calls a `Dense` layer's weights its **kernel** (hence `kernel_initializer` below), and
 # starts them at random, the smaller the more inputs and outputs the layer has (the **Glorot
 # uniform** rule, Keras' default), so that for units whose slope is about 1 a signal keeps
 # about its size from layer to layer. The code below spells that rule out, so that a third
-# stack can scale it later; with `initial_scale=1.0` it gives exactly Keras' default.
+# stack can scale it later: `initial_scale` multiplies the weights' **variance**, the square of
+# their standard deviation; with `initial_scale=1.0` it gives exactly Keras' default.
 
 # %%
 terminal_heading("8. Why ReLU: the signal fades through sigmoid layers")
@@ -774,16 +790,18 @@ reports.show_table(table.T.map("{:.1e}".format), "At the start, layer 1 next to 
 # scaled for the sigmoid: four times as large as Keras' default, to make up for the sigmoid's
 # slope of at most 0.25. `VarianceScaling(initial_scale, mode="fan_avg",
 # distribution="uniform")` draws the weights uniformly between two bounds set by `fan_avg`, the
-# average of the layer's inputs and outputs; `initial_scale` multiplies the weights'
-# **variance** (their spread, squared), so `initial_scale=16.0` makes them four times as large.
+# average of the layer's inputs and outputs; `initial_scale=16.0`, sixteen times the variance,
+# makes them four times as large.
 
 # %%
 best_rates = seed_results.depth_learning_rates(hidden_layers)
 stacks["sigmoid, scaled start"] = hidden_stack("sigmoid", initial_scale=16.0)
 variant = {"sigmoid": "sigmoid", "relu": "relu", "sigmoid, scaled start": "sigmoid_scaled_init"}
+# Each stack's best rate over six seeds; 0.1 for a depth the benchmark has not measured.
+stack_rates = {name: best_rates.get(variant[name], 0.1) for name in stacks}
 stack_accuracy = {}
 for name, stack in stacks.items():
-    rate = best_rates.get(variant[name], 0.1)
+    rate = stack_rates[name]
     stack.compile(
         optimizer=keras.optimizers.SGD(learning_rate=rate),
         loss="categorical_crossentropy",
@@ -923,10 +941,10 @@ outputs.save_and_show(plots.shift_accuracy(shift_pixels, shift_accuracy), "shift
 # belong to fixed pixel positions, loses most. This is why MNIST digits are centred by their
 # centre of mass, and why section 12 does the same to your photos.
 #
-# Image models use **convolutions** instead: a small filter of weights slides over every
+# Image models use **convolutions** instead: a small **filter** of weights slides over every
 # position of the picture, so that a stroke gives the same response wherever it is, a
-# response that moves with it. A pooling layer then keeps the strongest response of each small
-# neighbourhood, so that a move by a pixel or two changes little. Exercise 9 builds one.
+# response that moves with it. A **pooling** layer then keeps the strongest response of each
+# small neighbourhood, so that a move by a pixel or two changes little. Exercise 9 builds one.
 
 # %% [markdown]
 # ## 11. Are the scores probabilities?
@@ -1072,16 +1090,51 @@ drawing_pad  # in a notebook, the pad itself is this cell's output
 #   validation accuracy per epoch with this run's.
 # - Try another seed, `--seed 7`, and see which numbers move and by how much.
 # - Run it all on JAX: `KERAS_BACKEND=jax python mnist_classification.py`.
-# - Use Part 1 on pictures of another kind. After section 1's loading lines, add
-#   `(train_images, train_digits), (test_images, test_digits) =
-#   keras.datasets.fashion_mnist.load_data()`: Fashion-MNIST's clothes are 28×28 grey pictures
-#   in ten classes too, so the cells of Part 1 run on them unchanged. For pictures of another
-#   size or another number of classes, change `shape=(28, 28, 1)` and the 10 of the output
-#   layers and of `np.eye(10)`; with any number of classes, keep the softmax output and
-#   categorical cross-entropy, one output per class. For data that are rows of numbers rather
-#   than pictures, drop `Flatten` and start with `keras.Input(shape=(number_of_columns,))`. If
-#   your examples come sorted by label, shuffle them first: section 2 takes the last twelfth
-#   for validation.
+# - Train on data of your own, with Part 1's lines and none of the lesson's helpers. Below,
+#   `images` are pictures of 28×28 pixels from 0 to 255 and `labels` their classes, 0 to 9, as
+#   NumPy arrays, and `test_images` and `test_labels` are kept apart for the end. Shuffle your
+#   examples first if they come sorted by label: the last twelfth is kept to validate on.
+#   Fashion-MNIST's clothes are such pictures, in ten classes: `(images, labels), (test_images,
+#   test_labels) = keras.datasets.fashion_mnist.load_data()`.
+#
+#   ```python
+#   import keras
+#   import numpy as np
+#   from keras import layers
+#
+#   x = np.divide(images[..., np.newaxis], 255, dtype="float32")
+#   y = np.eye(10, dtype="float32")[labels]  # one-hot targets
+#   last = len(x) // 12  # the last twelfth validates
+#   x_fit, y_fit, x_val, y_val = x[:-last], y[:-last], x[-last:], y[-last:]
+#
+#   keras.utils.set_random_seed(42)
+#   model = keras.Sequential(
+#       [
+#           keras.Input(shape=(28, 28, 1)),
+#           layers.Flatten(),
+#           layers.Dense(512, activation="relu"),
+#           layers.Dense(512, activation="relu"),
+#           layers.Dense(10, activation="softmax"),
+#       ]
+#   )
+#   model.compile(
+#       optimizer="adam", loss="categorical_crossentropy", metrics=["categorical_accuracy"]
+#   )
+#   model.fit(x_fit, y_fit, epochs=5, batch_size=250, validation_data=(x_val, y_val), verbose=2)
+#
+#   x_test = np.divide(test_images[..., np.newaxis], 255, dtype="float32")
+#   y_test = np.eye(10, dtype="float32")[test_labels]
+#   loss, accuracy = model.evaluate(x_test, y_test, verbose=0)
+#   print(f"test accuracy {accuracy:.2%}")
+#   model.save("my_model.keras")
+#   ```
+#
+#   `optimizer="adam"` is Adam at Keras' default learning rate, 0.001, without a schedule. For
+#   pictures of another size or another number of classes, change `shape=(28, 28, 1)` and the
+#   10s; with any number of classes, keep the softmax output and categorical cross-entropy, one
+#   output per class. For rows of numbers rather than pictures, drop `Flatten`, start with
+#   `keras.Input(shape=(number_of_columns,))`, and make `x` from your rows, scaled so that each
+#   column's numbers are small.
 # - Train on digits you photographed. `prepare_image` of section 12 (`from handwriting import
 #   prepare_image`) turns each photo into a 28×28 array of pixels from 0 to 1, as section 2
 #   makes them, so `np.stack([prepare_image(path) for path in paths])[..., np.newaxis]` is an
@@ -1103,7 +1156,7 @@ metrics |= {
         "gradient_norms": gradient_norms,
         "short_training": {
             "optimizer": "SGD",
-            "learning_rates": {name: best_rates.get(variant[name], 0.1) for name in stacks},
+            "learning_rates": stack_rates,
             "examples": len(x_fit[:6000]),
             "val_accuracy": stack_accuracy,
         },

@@ -18,6 +18,7 @@ import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
+from mnist_lesson.keras_setup import cpu_features
 from mnist_lesson.reports import points_range
 
 BENCHMARKS = Path(__file__).resolve().parent
@@ -74,36 +75,65 @@ class SeedResults:
 
     # --- the ladder -----------------------------------------------------------------------
 
-    def ladder_gains(self, ladder: list[dict], settings) -> list[tuple[float, float] | None]:
-        """For each rung of this run's ``ladder``, the smallest and largest paired gain over the
-        benchmark's seeds, where the benchmark measured the same rung below the same rung;
-        None for the first rung and for rungs it did not measure."""
-        gains: list[tuple[float, float] | None] = [None] * len(ladder)
+    def measured_rungs(self, ladder: list[dict], settings) -> list[dict | None]:
+        """For each rung of this run's ``ladder``, the benchmark's record of the same rung below
+        the same rung, over its seeds; None for the first rung and for rungs it did not measure."""
+        found: list[dict | None] = [None] * len(ladder)
         if self.ladder is None:
-            return gains
+            return found
         run = self.ladder["run"]
         if (settings.quick, settings.batch_size) != (run["quick"], run["batch_size"]):
             self.why_not = (
                 f"benchmarks/{ladder_file(self.backend)} was measured on the full default run"
             )
-            return gains
+            return found
         measured = self.ladder["rungs"]
         for index in range(1, min(len(ladder), len(measured))):
             if all(_same_rung(ladder[i], measured[i]) for i in (index - 1, index)):
-                values = paired_gains(
-                    measured[index - 1]["test_accuracy"], measured[index]["test_accuracy"]
-                )
-                gains[index] = (min(values), max(values))
+                found[index] = {**measured[index], "above": measured[index - 1]}
+        return found
+
+    def ladder_gains(self, ladder: list[dict], settings) -> list[tuple[float, float] | None]:
+        """For each rung of this run's ``ladder``, the smallest and largest paired gain over the
+        benchmark's seeds (``measured_rungs``), or None."""
+        gains: list[tuple[float, float] | None] = []
+        for rung in self.measured_rungs(ladder, settings):
+            if rung is None:
+                gains.append(None)
+                continue
+            values = paired_gains(rung["above"]["test_accuracy"], rung["test_accuracy"])
+            gains.append((min(values), max(values)))
         return gains
 
-    def describe_ladder(self, gains: list) -> str:
+    def fixed_broken_ranges(self, ladder: list[dict], settings) -> list[dict | None]:
+        """For each rung of this run's ``ladder``, the smallest and largest of its fixed and
+        broken digits and of its p-value over the benchmark's seeds (``measured_rungs``), or
+        None."""
+        return [
+            None
+            if rung is None
+            else {key: (min(rung[key]), max(rung[key])) for key in ("fixed", "broken", "p_value")}
+            for rung in self.measured_rungs(ladder, settings)
+        ]
+
+    def describe_ladder(self, gains: list, features: list[str] | None = None) -> str:
+        """Where the gains over seeds come from; ``features``, this processor's vector
+        instructions (``cpu_features()`` when None), are named where the file's differ."""
         if self.ladder is None or not any(gains):
             return f"no gains over seeds shown: {self.why_not or 'no rung matches the benchmark'}"
         missing = [str(i + 1) for i, gain in enumerate(gains[1:], 1) if gain is None]
         note = f"; rungs {', '.join(missing)} differ from the benchmark's" if missing else ""
+        machine = self.ladder["machine"]
+        theirs, ours = machine.get("cpu_features", []), features or cpu_features()
+        if theirs != ours:  # oneDNN and XLA choose their kernels by these instructions
+            note += (
+                f"; that processor has other vector instructions ({', '.join(theirs)}) than this "
+                f"one ({', '.join(ours)}), and with other instructions the same seed gives "
+                "slightly different numbers"
+            )
         return (
             f"Gains over seeds {seeds_text(self.ladder['seeds'])}: benchmarks/ladder_seeds.py ran "
-            f"this lesson once per seed ({self.ladder['machine']['cpu']}, "
+            f"this lesson once per seed ({machine['cpu']}, "
             f"{self.ladder['backend']} {self.ladder['backend_version']}){note}"
         )
 

@@ -20,55 +20,45 @@ from mnist_lesson.errors import UserError
 
 QUIET_LOG_LEVEL = "2"  # TensorFlow's C++ log level that keeps ERROR lines only
 
-# TensorFlow's oneDNN kernels (on by default on x86) take their buffers from a pool, a BFC
-# allocator, that keeps every byte it ever held. Each fit on NumPy arrays copies the training
-# digits into the backend, so after a few fits the pool holds hundreds of MB it never returns.
-# TensorFlow's switch for this (tensorflow/tensorflow#54169, read by its oneDNN allocator) sends
-# those buffers to the system allocator instead: the same kernels and the same numbers, and
-# each fit's copy of the data given back (benchmarks/README.md times the lesson with and
-# without it). It acts only if set before TensorFlow loads; a value the user set wins.
+# TensorFlow's oneDNN kernels (on by default on x86) take their buffers from a pool that keeps
+# every byte it ever held, so each fit's copy of the training digits stays. TensorFlow's switch
+# for this (tensorflow/tensorflow#54169) sends those buffers to the system allocator instead: the
+# same kernels and numbers, and each copy given back (benchmarks/README.md times both). It acts
+# only if set before TensorFlow loads; a value the user set wins.
 ONEDNN_SYSTEM_ALLOCATOR = "TF_ONEDNN_USE_SYSTEM_ALLOCATOR"
 
-# The system allocator, glibc's malloc, gives threads heaps of their own ("arenas"), up to eight
-# per core. TensorFlow's threads each allocate and free a fit's buffers, so freed memory ends up
-# spread over many heaps, where the next fit, running on other threads, cannot reuse it: the
-# process grows by tens of MB per fit. Capped at two heaps (glibc's documented mallopt option,
-# what MALLOC_ARENA_MAX=2 does), freed memory is reused, the lesson's peak falls and its numbers
-# stay the same (benchmarks/README.md, "Where the memory goes", times the lesson with and
-# without the cap). Linux with glibc only; a MALLOC_ARENA_MAX the user set wins, as glibc has
-# then read it already.
+# glibc's malloc gives threads heaps of their own ("arenas"), up to eight per core; memory freed
+# by one of TensorFlow's threads is not reused by the next fit's threads, so the process grows by
+# tens of MB per fit. Capped at two heaps (glibc's documented mallopt option, what
+# MALLOC_ARENA_MAX=2 does), freed memory is reused, the lesson's peak falls and its numbers stay
+# the same (benchmarks/README.md, "Where the memory goes", times both). Linux with glibc only; a
+# MALLOC_ARENA_MAX the user set wins, as glibc has then read it already.
 MALLOC_ARENA_MAX = "MALLOC_ARENA_MAX"
 MALLOC_ARENAS = 2
 _M_ARENA_MAX = -8  # mallopt's parameter number for it, from glibc's <malloc.h>
 
-# glibc also decides, block by block, whether memory comes from those heaps or straight from the
-# system (mmap, and given back when freed): blocks above its "mmap threshold" do. The threshold
-# starts at 128 kB and rises to the size of each large block freed, up to 32 MB; after the
-# first fit frees its copy of the data, copies of the test digits (31 MB) are cut from the
-# heaps, where what is freed stays resident as holes between blocks still in use. A fixed
-# threshold of 16 MB (glibc's documented mallopt option, what MALLOC_MMAP_THRESHOLD_=16777216
-# does) keeps sending blocks above it to the system: the peak falls, the numbers stay the same
-# (benchmarks/README.md, "Where the memory goes"). Set as early as it can be (start_lesson does,
-# before the data loads); a MALLOC_MMAP_THRESHOLD_ the user set wins; Linux with glibc only.
+# Blocks above glibc's "mmap threshold" come straight from the system and go back when freed.
+# The threshold rises with each large block freed, up to 32 MB, so after the first fit the copies
+# of the test digits (31 MB) are cut from the heaps, where freed memory stays resident. Fixed at
+# 16 MB (glibc's documented mallopt option, what MALLOC_MMAP_THRESHOLD_=16777216 does), the peak
+# falls and the numbers stay the same (benchmarks/README.md, "Where the memory goes"). Set as
+# early as it can be (start_lesson does, before the data loads); a user's value wins; glibc only.
 MALLOC_MMAP_THRESHOLD = "MALLOC_MMAP_THRESHOLD_"
 MMAP_THRESHOLD_BYTES = 16 * 2**20
 _M_MMAP_THRESHOLD = -3  # mallopt's parameter number for it, from glibc's <malloc.h>
 
-# TensorFlow's TFLite converter imports JAX when TensorFlow loads, if JAX is installed
-# (tensorflow/lite/python/util.py: `from jax import jit`, for converting JAX functions), and
-# goes on without it when that import fails. The lesson never converts to TFLite, and JAX with
-# its XLA runtime holds about a hundred MB, so a TensorFlow run of the lesson in an environment
-# that also has JAX (the tests', or the README's JAX step) would carry it for nothing. While
-# TensorFlow loads, `import jax` fails (a None in sys.modules, Python's documented way to stop an
-# import); afterwards JAX imports as usual. Loading TensorFlow loads Keras too, so this is done
-# only where Keras is sure to run on TensorFlow: where neither KERAS_BACKEND nor a keras.json
-# where Keras looks for one (keras/src/backend/config.py) names another backend.
+# TensorFlow's TFLite converter imports JAX as TensorFlow loads, if installed
+# (tensorflow/lite/python/util.py), and goes on without it when that import fails; the lesson
+# never converts to TFLite, and JAX holds about a hundred MB. While TensorFlow loads, `import
+# jax` fails (a None in sys.modules, Python's documented way to stop an import); afterwards JAX
+# imports as usual. Loading TensorFlow loads Keras too, so this is done only where Keras is sure
+# to run on TensorFlow: neither KERAS_BACKEND nor a keras.json where Keras looks for one
+# (keras/src/backend/config.py) names another backend.
 _TFLITE_OPTIONAL_IMPORT = "jax"
 
-# TensorFlow's C++ runtime writes glog/absl records to file descriptor 2 while it loads, before
-# any log level applies ("I0000 00:00:1700000000.123456  4290 port.cc:153] ..."), after a line
-# announcing them. INFO (I) and WARNING (W) records go, with their continuation lines; ERROR (E)
-# and FATAL (F) records and anything else (Python's own messages) stay.
+# TensorFlow's C++ runtime writes glog/absl records to file descriptor 2 as it loads, before any
+# log level applies ("I0000 00:00:1700000000.123456  4290 port.cc:153] ..."). INFO (I) and WARNING
+# (W) records go, with their continuation lines; ERROR (E), FATAL (F) and anything else stay.
 LOG_RECORD = re.compile(r"^([IWEF])\d{4} \d\d:\d\d:[\d.]+\s+\d+ \S+:\d+\] ")
 ABSL_PREAMBLE = "WARNING: All log messages before absl::InitializeLog() is called are written"
 # One ERROR line is spurious: TensorFlow tries cuInit where it has just found no CUDA driver

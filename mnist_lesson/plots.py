@@ -58,7 +58,9 @@ def network(model):
     dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
     sizes = [int(np.prod(dense[0].kernel.shape[:-1]))] + [layer.units for layer in dense]
     kinds = [getattr(layer.activation, "__name__", "") for layer in dense]
-    names = ["pixels", *[f"{kind} units".replace("relu", "ReLU") for kind in kinds[:-1]],
+    shifted = any(isinstance(layer, keras.layers.RandomTranslation) for layer in model.layers)
+    names = ["pixels, moved\nin training" if shifted else "pixels",
+             *[f"{kind} units".replace("relu", "ReLU") for kind in kinds[:-1]],
              f"{kinds[-1]} outputs"]  # fmt: skip
     figure, axis = plt.subplots(figsize=(2.6 * len(sizes) + 1, 5))
     columns = []

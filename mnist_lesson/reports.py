@@ -119,11 +119,19 @@ def ladder_table(rungs: list[dict], seed_gains: list) -> pd.DataFrame:
     return pd.DataFrame(rows, index=range(1, len(rows) + 1))
 
 
-def fixed_broken_table(rungs: list[dict]) -> pd.DataFrame:
-    """Each change's fixed and broken test digits, and the p-value of the difference."""
-    rows = [{"change": rung["change"], "digits fixed": rung["fixed"],
-             "digits broken": rung["broken"], "p-value": f"{rung['p_value']:.2g}"}
-            for rung in rungs[1:]]  # fmt: skip
+def fixed_broken_table(rungs: list[dict], seed_ranges: list) -> pd.DataFrame:
+    """Each change's fixed and broken test digits and p-value in this run, each with its smallest
+    and largest over the seeds where ``seed_ranges`` (from ``fixed_broken_ranges``) has them."""
+    forms = {"digits fixed": ("fixed", "d"), "digits broken": ("broken", "d"),
+             "p-value": ("p_value", ".2g")}  # fmt: skip
+    rows = []
+    for rung, ranges in zip(rungs[1:], seed_ranges[1:]):
+        row = {"change": rung["change"]}
+        for column, (key, form) in forms.items():
+            row[column] = format(rung[key], form)
+            if ranges is not None:
+                row[column] += " ({} to {})".format(*(format(end, form) for end in ranges[key]))
+        rows.append(row)
     return pd.DataFrame(rows, index=range(2, len(rungs) + 1))
 
 

@@ -183,6 +183,19 @@ def test_the_recap_says_what_the_seeds_say():
     assert all(0.008 < g < 0.012 for g in gains("ReLU instead of sigmoid"))
 
 
+def test_the_simple_model_starts_near_ln_2_a_little_either_side_as_section_3_says():
+    """Untrained, the ten yes/no outputs score within a tenth of ln 2, above it on some seeds and
+    below it on others, on each backend's seeds."""
+    assert "near ln 2 = 0.69, a little either side as the weights are random" in lesson_markdown()
+    losses = []
+    for name in ("ladder_seeds.json", "ladder_seeds_jax.json"):
+        simple = json.loads((BENCHMARKS / name).read_text())["rungs"][0]
+        assert simple["model"] == "simple"
+        losses += simple["loss_before_training"]
+    assert all(abs(loss - math.log(2)) < 0.1 for loss in losses), losses
+    assert min(losses) < math.log(2) < max(losses), losses
+
+
 def test_the_sigmoid_rung_starts_above_ln_10_as_section_8_explains():
     sigmoid, _ = rung("2 hidden layers of 512 sigmoid units")
     relu, _ = rung("ReLU instead of sigmoid")
@@ -367,9 +380,26 @@ def test_the_lesson_shows_seed_gains_only_for_the_rungs_the_benchmark_measured()
     fork = [*ladder[:-1], {**ladder[-1], "change": "a model of its own: Conv2D(16, 3x3, relu)"}]
     forked = results.ladder_gains(fork, full)
     assert forked[:-1] == found[:-1] and forked[-1] is None
-    assert results.describe_ladder(forked).endswith("; rungs 6 differ from the benchmark's")
+    features = SEEDS["machine"]["cpu_features"]
+    assert results.describe_ladder(forked, features).endswith(
+        "; rungs 6 differ from the benchmark's"
+    )
+    other = results.describe_ladder(found, ["avx", "avx2", "fma"])
+    assert other.endswith(
+        f"; that processor has other vector instructions ({', '.join(features)}) than this one "
+        "(avx, avx2, fma), and with other instructions the same seed gives slightly different "
+        "numbers"
+    )
+    assert "vector instructions" not in results.describe_ladder(found, features)
+    ranges = results.fixed_broken_ranges(ladder, full)
+    shift = SEEDS["rungs"][-1]
+    assert ranges[0] is None and all(ranges[1:])
+    for key in ("fixed", "broken", "p_value"):
+        assert ranges[-1][key] == (min(shift[key]), max(shift[key]))
+    assert results.fixed_broken_ranges(fork, full)[-1] is None
     quick = SeedResults.load("tensorflow")
     assert not any(quick.ladder_gains(ladder, SimpleNamespace(quick=True, batch_size=250)))
+    assert not any(quick.fixed_broken_ranges(ladder, SimpleNamespace(quick=True, batch_size=250)))
     assert quick.describe_ladder([None] * 6).startswith("no gains over seeds shown: ")
     assert points_range(first).startswith("+")
     assert same_sign(first)
@@ -387,3 +417,26 @@ def test_the_lesson_scores_what_its_models_trained_alone_score_seed_for_seed():
         assert simple == [
             run["test_accuracy"] for run in recipes[alone.replace("deep", "simple")]["runs"]
         ]
+
+
+def test_the_fixed_and_broken_table_shows_this_run_beside_the_seeds():
+    """Section 6's second table: this run's fixed and broken digits and p-value, each followed by
+    its range over the seeds where the benchmark measured the rung, and alone where it did not."""
+    from mnist_lesson.reports import fixed_broken_table
+
+    rungs = [{"change": r["change"], "fixed": r.get("fixed", [0])[0],
+              "broken": r.get("broken", [0])[0], "p_value": r.get("p_value", [1.0])[0]}
+             for r in SEEDS["rungs"]]  # fmt: skip
+    shift = SEEDS["rungs"][-1]
+    seed_ranges = [None] * (len(rungs) - 1) + [
+        {key: (min(shift[key]), max(shift[key])) for key in ("fixed", "broken", "p_value")}
+    ]
+    table = fixed_broken_table(rungs, seed_ranges)
+    assert list(table.index) == list(range(2, len(rungs) + 1))
+    last, first = table.iloc[-1], table.iloc[0]
+    fixed, broken = shift["fixed"], shift["broken"]
+    assert last["digits fixed"] == f"{fixed[0]} ({min(fixed)} to {max(fixed)})"
+    assert last["digits broken"] == f"{broken[0]} ({min(broken)} to {max(broken)})"
+    low, high = min(shift["p_value"]), max(shift["p_value"])
+    assert last["p-value"] == f"{shift['p_value'][0]:.2g} ({low:.2g} to {high:.2g})"
+    assert first["digits fixed"] == str(rungs[1]["fixed"]), "no range where none was measured"

@@ -83,6 +83,17 @@ def test_the_committed_notebook_shows_what_the_lesson_promises():
         assert round(100 * min(values), 2) <= float(shown) <= round(100 * max(values), 2), name
 
 
+def test_the_committed_notebook_ran_where_benchmarks_readme_says():
+    """benchmarks/README.md: the notebook ran on a processor without AVX-512, unlike the seed
+    files' (whose seed 42 it therefore does not repeat exactly), and its ladder line says so."""
+    readme = " ".join((ROOT / "benchmarks" / "README.md").read_text().split())
+    assert "The committed notebook ran on an AMD EPYC without AVX-512" in readme
+    seeds = json.loads((ROOT / "benchmarks" / "ladder_seeds.json").read_text())
+    assert "avx512f" in seeds["machine"]["cpu_features"]
+    text = notebook_text(nbformat.read(NOTEBOOK, as_version=4))
+    assert "than this one (avx, avx2, fma), and with other instructions the same seed" in text
+
+
 def test_no_cell_of_the_committed_notebook_shows_a_stray_value():
     """A cell's last expression is shown under it: only the drawing pad is meant to be (a
     figure cell ending in a call that returns a path would show that path). No output is
