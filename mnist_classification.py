@@ -22,7 +22,7 @@
 # lesson teaches a computer to read them, in three parts:
 #
 # 1. **The basics**: a simple model, then a deep one, each built, trained and tested in a few
-#    lines of Keras that you can reuse on data of your own. The simple model reads 92.10% to
+#    lines that you can reuse on data of your own. The simple model reads 92.10% to
 #    92.16% of the test digits right, the deep one 98.64% to 98.72%.
 # 2. **The experiments**: why the deep model does better, one change at a time, and where it
 #    still fails.
@@ -111,7 +111,8 @@ print("training digits of each kind, 0 to 9:", np.bincount(train_digits, minleng
 
 # %% [markdown]
 # Now the libraries. **Keras** builds and trains the networks; it runs on a **backend** that
-# does the arithmetic, TensorFlow unless you start Python with `KERAS_BACKEND=jax`.
+# does the arithmetic, TensorFlow unless you start Python with `KERAS_BACKEND=jax`. Then 30
+# training digits and their labels.
 
 # %%
 from mnist_lesson.keras_setup import environment, import_keras_quietly, make_reproducible
@@ -304,8 +305,8 @@ print(
 # minus the log of the score the true digit gets. Untrained, the scores are about 1/10 each, so
 # the loss should start near ln 10 = 2.30.
 #
-# A network this size can learn details of its training digits that do not carry over to new
-# ones, and then does better on the digits it trained on than on others: **overfitting**.
+# A network this size can learn details of its training digits that do not carry over, and
+# then does better on them than on new ones: **overfitting**.
 # `RandomTranslation` moves each training digit by up to a pixel in each direction (1/28 of its
 # size; `fill_mode="constant"` leaves uncovered pixels blank), differently each time it comes
 # round, so that the network has to learn strokes rather than exact pixels. It acts only in
@@ -584,14 +585,14 @@ outputs.save_and_show(plots.ladder(ladder, len(test_digits)), "ladder.png")
 seed_ranges = seed_results.fixed_broken_ranges(ladder, settings)
 reports.show_table(
     reports.fixed_broken_table(ladder, seed_ranges),
-    "What each change did to the test digits: this run (over the seeds, where measured)",
+    "What each change did to the test digits, in this run (and over the seeds, in brackets)",
 )
 
 # %% [markdown]
 # The figure shows the other side of accuracy, the share of digits each rung reads wrong, where
-# the last rungs' differences are easier to see; the diamonds, on the validation digits, sit
-# below the bars where those digits are easier (section 7). Read the gains over seeds from
-# the top, with the digits each change fixed and broke:
+# the last rungs' differences are easier to see; the diamonds mark the same share on the
+# validation digits, which are easier (section 7). Read the gains over seeds from the top, with
+# the digits each change fixed and broke (in brackets in the second table):
 #
 # - The softmax output, one answer out of ten, beats ten separate yes/no answers from the same
 #   layer on every seed, and the test set supports it: p is below 0.05 on every seed.
@@ -719,8 +720,11 @@ reports.show_table(overfitting_table, f"Trained on {few:,} digits for 25 epochs"
 # starts them at random, the smaller the more inputs and outputs the layer has (the **Glorot
 # uniform** rule, Keras' default), so that for units whose slope is about 1 a signal keeps
 # about its size from layer to layer. The code below spells that rule out, so that a third
-# stack can scale it later: `initial_scale` multiplies the weights' **variance**, the square of
-# their standard deviation; with `initial_scale=1.0` it gives exactly Keras' default.
+# stack can scale it later: `VarianceScaling(initial_scale, mode="fan_avg",
+# distribution="uniform")` draws the weights uniformly between two bounds set by `fan_avg`, the
+# average of the layer's inputs and outputs, and `initial_scale` multiplies the weights'
+# **variance**, the square of their standard deviation; with `initial_scale=1.0` it gives
+# exactly Keras' default.
 
 # %%
 terminal_heading("8. Why ReLU: the signal fades through sigmoid layers")
@@ -788,10 +792,8 @@ reports.show_table(table.T.map("{:.1e}".format), "At the start, layer 1 next to 
 # random), each at the learning rate that suited it best over six seeds, from a sweep of 0.01 to
 # 3.0 (`benchmarks/depth_seeds.py`). A third stack is sigmoid too, but starts with weights
 # scaled for the sigmoid: four times as large as Keras' default, to make up for the sigmoid's
-# slope of at most 0.25. `VarianceScaling(initial_scale, mode="fan_avg",
-# distribution="uniform")` draws the weights uniformly between two bounds set by `fan_avg`, the
-# average of the layer's inputs and outputs; `initial_scale=16.0`, sixteen times the variance,
-# makes them four times as large.
+# slope of at most 0.25. That is `initial_scale=16.0`: sixteen times the variance, and the
+# standard deviation, its square root, four times as large.
 
 # %%
 best_rates = seed_results.depth_learning_rates(hidden_layers)
@@ -881,9 +883,11 @@ reports.show_table(table, "Share of training digits that ink a pixel, median ove
 # %% [markdown]
 # Adam's pictures have their strongest weights at the edge of the drawn area, on pixels that few
 # digits ink. The table gives, for each pixel, the share of training digits that ink it, and its
-# median over two groups of pixels: the tenth under the strongest weights, and all drawn pixels,
-# those that at least 5% of the digits (one in twenty) ink. Plain SGD's strongest weights sit
-# where digits are often inked, and its pictures look more like smooth templates of digits. The
+# median over two groups of pixels: all drawn pixels, those that at least 5% of the digits (one
+# in twenty) ink, and the tenth of them with the strongest weights (a pixel's strength: its
+# largest weight in size, positive or negative, over the ten digits). Plain SGD's strongest
+# weights sit on pixels inked more than twice as often as Adam's, and its pictures look more
+# like templates of digits. The
 # cause is the optimizer: Adam divides each weight's step by the size of that weight's own
 # recent gradients, so a weight whose pixel is rarely inked, and so rarely gets a gradient,
 # still takes steps as large as the others. Plain SGD's steps are proportional to the gradient,
@@ -1091,17 +1095,18 @@ drawing_pad  # in a notebook, the pad itself is this cell's output
 # - Try another seed, `--seed 7`, and see which numbers move and by how much.
 # - Run it all on JAX: `KERAS_BACKEND=jax python mnist_classification.py`.
 # - Train on data of your own, with Part 1's lines and none of the lesson's helpers. Below,
-#   `images` are pictures of 28×28 pixels from 0 to 255 and `labels` their classes, 0 to 9, as
-#   NumPy arrays, and `test_images` and `test_labels` are kept apart for the end. Shuffle your
-#   examples first if they come sorted by label: the last twelfth is kept to validate on.
-#   Fashion-MNIST's clothes are such pictures, in ten classes: `(images, labels), (test_images,
-#   test_labels) = keras.datasets.fashion_mnist.load_data()`.
+#   `images` are grey pictures of 28×28 pixels from 0 to 255 and `labels` their classes,
+#   numbered 0 to 9, as NumPy arrays, and `test_images` and `test_labels` are kept apart for the
+#   end. Fashion-MNIST's clothes are such pictures, in ten classes: after `import keras`,
+#   `(images, labels), (test_images, test_labels) = keras.datasets.fashion_mnist.load_data()`.
 #
 #   ```python
 #   import keras
 #   import numpy as np
 #   from keras import layers
 #
+#   order = np.random.default_rng(42).permutation(len(images))  # shuffled: the last twelfth
+#   images, labels = images[order], labels[order]  # validates, and must hold every class
 #   x = np.divide(images[..., np.newaxis], 255, dtype="float32")
 #   y = np.eye(10, dtype="float32")[labels]  # one-hot targets
 #   last = len(x) // 12  # the last twelfth validates
@@ -1126,15 +1131,18 @@ drawing_pad  # in a notebook, the pad itself is this cell's output
 #   y_test = np.eye(10, dtype="float32")[test_labels]
 #   loss, accuracy = model.evaluate(x_test, y_test, verbose=0)
 #   print(f"test accuracy {accuracy:.2%}")
-#   model.save("my_model.keras")
+#   answers = model.predict(x_test, verbose=0).argmax(axis=1)  # each test picture's class
+#   model.save("my_model.keras")  # keras.saving.load_model("my_model.keras") loads it back
 #   ```
 #
 #   `optimizer="adam"` is Adam at Keras' default learning rate, 0.001, without a schedule. For
 #   pictures of another size or another number of classes, change `shape=(28, 28, 1)` and the
-#   10s; with any number of classes, keep the softmax output and categorical cross-entropy, one
-#   output per class. For rows of numbers rather than pictures, drop `Flatten`, start with
-#   `keras.Input(shape=(number_of_columns,))`, and make `x` from your rows, scaled so that each
-#   column's numbers are small.
+#   10s, with the classes numbered from 0; with any number of classes, keep the softmax output
+#   and categorical cross-entropy, one output per class. Colour pictures, of shape (N, height,
+#   width, 3), have their channels already: leave out `[..., np.newaxis]`. For rows of numbers
+#   rather than pictures, drop `Flatten`, start with `keras.Input(shape=(number_of_columns,))`,
+#   and make `x` from your rows, each column divided by its largest size so that its numbers lie
+#   between -1 and 1.
 # - Train on digits you photographed. `prepare_image` of section 12 (`from handwriting import
 #   prepare_image`) turns each photo into a 28×28 array of pixels from 0 to 1, as section 2
 #   makes them, so `np.stack([prepare_image(path) for path in paths])[..., np.newaxis]` is an

@@ -127,9 +127,10 @@ class SeedResults:
         theirs, ours = machine.get("cpu_features", []), features or cpu_features()
         if theirs != ours:  # oneDNN and XLA choose their kernels by these instructions
             note += (
-                f"; that processor has other vector instructions ({', '.join(theirs)}) than this "
+                f"; that processor had other vector instructions ({', '.join(theirs)}) than this "
                 f"one ({', '.join(ours)}), and with other instructions the same seed gives "
-                "slightly different numbers"
+                "slightly different numbers: this run may fall outside the ranges over the seeds "
+                "even where its seed is among them"
             )
         return (
             f"Gains over seeds {seeds_text(self.ladder['seeds'])}: benchmarks/ladder_seeds.py ran "

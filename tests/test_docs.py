@@ -324,7 +324,7 @@ def test_section_9s_weight_pictures_have_the_cause_it_names():
         adam["all pixels drawn"],
     ):
         assert a < drawn / 3, "Adam's strongest weights sit on pixels few digits ink"
-        assert s > 2.5 * a, "plain SGD's sit where digits are often inked"
+        assert s > 2.5 * a, "plain SGD's sit on pixels inked more than twice as often"
     # "Both read digits about as well": the recipe search's validation accuracies, over seeds.
     rounds = json.loads((BENCHMARKS / "recipe_search.json").read_text())["rounds"]
     simple = [entry for entry in rounds if entry["model"] == "simple"][-1]
@@ -386,9 +386,10 @@ def test_the_lesson_shows_seed_gains_only_for_the_rungs_the_benchmark_measured()
     )
     other = results.describe_ladder(found, ["avx", "avx2", "fma"])
     assert other.endswith(
-        f"; that processor has other vector instructions ({', '.join(features)}) than this one "
+        f"; that processor had other vector instructions ({', '.join(features)}) than this one "
         "(avx, avx2, fma), and with other instructions the same seed gives slightly different "
-        "numbers"
+        "numbers: this run may fall outside the ranges over the seeds even where its seed is "
+        "among them"
     )
     assert "vector instructions" not in results.describe_ladder(found, features)
     ranges = results.fixed_broken_ranges(ladder, full)

@@ -53,8 +53,11 @@ def notebook(mnist_path, tmp_path_factory):
 
 
 def pad_reads_a_one(page, pad) -> str:
-    """Draw a vertical stroke on the pad in the element ``pad``; the prediction shown."""
-    box = pad.locator("canvas.digit-pad-surface").bounding_box()
+    """Draw a vertical stroke on the pad in the element ``pad``; the prediction shown. The
+    canvas itself is scrolled into view: the pad may start on screen and its canvas end below."""
+    canvas = pad.locator("canvas.digit-pad-surface")
+    canvas.scroll_into_view_if_needed(timeout=60_000)
+    box = canvas.bounding_box()
     x = box["x"] + box["width"] / 2
     points = [(x, box["y"] + box["height"] * t) for t in (0.15, 0.4, 0.6, 0.85)]
     stroke(page.mouse, points, steps=5)

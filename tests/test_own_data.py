@@ -10,7 +10,7 @@ import textwrap
 import jupytext
 import numpy as np
 
-from conftest import LESSON, run_script
+from conftest import LESSON, load_lesson_model, run_script
 from mnist_lesson.data import load_mnist
 
 LOADING = """\
@@ -37,7 +37,8 @@ def test_the_lines_for_data_of_your_own_train_and_test_a_model_without_the_helpe
     code = own_data_code()
     for name in ("mnist_lesson", "settings", "outputs", "plots", "reports", "handwriting"):
         assert name not in code, f"the lines use the lesson's {name}"
-    for plain_keras in ("keras.Sequential(", ".compile(", ".fit(", ".evaluate(", ".save("):
+    for plain_keras in ("keras.Sequential(", ".compile(", ".fit(", ".evaluate(", ".predict(",
+                        ".save("):  # fmt: skip
         assert plain_keras in code
     mnist = load_mnist(mnist_path)
     shuffled = np.random.default_rng(0).permutation(len(mnist.x_train))[:6000]
@@ -59,4 +60,7 @@ def test_the_lines_for_data_of_your_own_train_and_test_a_model_without_the_helpe
     assert "val_categorical_accuracy" in result.stdout
     found = re.search(r"^test accuracy (\d+\.\d\d)%$", result.stdout, re.M)
     assert found and float(found.group(1)) >= 90.0, result.stdout[-500:]
-    assert (tmp_path / "my_model.keras").stat().st_size > 0
+    saved = load_lesson_model(tmp_path / "my_model.keras")  # as the comment says: plain Keras
+    x_test = mnist.x_test[:2000, ..., np.newaxis] / np.float32(255)
+    _, accuracy = saved.evaluate(x_test, np.eye(10)[mnist.y_test[:2000]], verbose=0)
+    assert f"{accuracy:.2%}" == f"{found.group(1)}%", "the saved model is the one tested"
