@@ -125,7 +125,7 @@ class SeedResults:
         note = f"; rungs {', '.join(missing)} differ from the benchmark's" if missing else ""
         machine = self.ladder["machine"]
         theirs, ours = machine.get("cpu_features", []), features or cpu_features()
-        if theirs != ours:  # oneDNN and XLA choose their kernels by these instructions
+        if theirs and theirs != ours:  # oneDNN and XLA choose their kernels by them
             note += (
                 f"; that processor had other vector instructions ({', '.join(theirs)}) than this "
                 f"one ({', '.join(ours)}), and with other instructions the same seed gives "

@@ -392,6 +392,8 @@ def test_the_lesson_shows_seed_gains_only_for_the_rungs_the_benchmark_measured()
         "among them"
     )
     assert "vector instructions" not in results.describe_ladder(found, features)
+    unnamed = SeedResults("tensorflow", {**SEEDS, "machine": {"cpu": "AMD EPYC"}})
+    assert "vector instructions" not in unnamed.describe_ladder(found, ["avx"]), "nothing to name"
     ranges = results.fixed_broken_ranges(ladder, full)
     shift = SEEDS["rungs"][-1]
     assert ranges[0] is None and all(ranges[1:])
