@@ -1105,8 +1105,9 @@ drawing_pad  # in a notebook, the pad itself is this cell's output
 #   import numpy as np
 #   from keras import layers
 #
-#   order = np.random.default_rng(42).permutation(len(images))  # shuffled: the last twelfth
-#   images, labels = images[order], labels[order]  # validates, and must hold every class
+#   # Shuffled, so that the last twelfth, kept to validate on, holds every class.
+#   order = np.random.default_rng(42).permutation(len(images))
+#   images, labels = images[order], labels[order]
 #   x = np.divide(images[..., np.newaxis], 255, dtype="float32")
 #   y = np.eye(10, dtype="float32")[labels]  # one-hot targets
 #   last = len(x) // 12  # the last twelfth validates
