@@ -6,7 +6,6 @@ a skip.
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
 import struct
@@ -14,7 +13,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
 from PIL import Image
@@ -45,7 +43,7 @@ def mnist_path_or_skip() -> Path:
         return Path(value)
     if not value and KERAS_CACHE.is_file():
         return KERAS_CACHE
-    message = f"real MNIST not found: set MNIST_PATH (now {value!r}) to mnist.npz or an IDX folder"
+    message = f"real MNIST not found: set MNIST_PATH (now {value!r}) to a local mnist.npz"
     if os.environ.get("MNIST_REQUIRED") == "1":
         pytest.fail(message)
     pytest.skip(message)
@@ -54,37 +52,6 @@ def mnist_path_or_skip() -> Path:
 @pytest.fixture(scope="session")
 def mnist_path() -> Path:
     return mnist_path_or_skip()
-
-
-def idx_bytes(array: np.ndarray) -> bytes:
-    """An array in the IDX format of the original MNIST files: magic, sizes, then the bytes."""
-    header = struct.pack(">BBBB", 0, 0, 0x08, array.ndim)
-    return header + struct.pack(f">{array.ndim}I", *array.shape) + array.astype(np.uint8).tobytes()
-
-
-def write_idx_folder(folder: Path, arrays: dict, gzipped: bool = False) -> Path:
-    from mnist_lesson.data import IDX_FILE_NAMES
-
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, file_name in IDX_FILE_NAMES.items():
-        data = idx_bytes(arrays[name])
-        if gzipped:
-            (folder / f"{file_name}.gz").write_bytes(gzip.compress(data, compresslevel=1))
-        else:
-            (folder / file_name).write_bytes(data)
-    return folder
-
-
-@pytest.fixture(scope="session")
-def mnist_idx_dir(mnist_path, tmp_path_factory) -> Path:
-    """The real MNIST as the four gzipped IDX files, written from whatever $MNIST_PATH holds."""
-    from mnist_lesson.data import load_mnist
-
-    if mnist_path.is_dir():
-        return mnist_path
-    mnist = load_mnist(mnist_path)
-    arrays = {name: getattr(mnist, name) for name in ("x_train", "y_train", "x_test", "y_test")}
-    return write_idx_folder(tmp_path_factory.mktemp("mnist-idx"), arrays, gzipped=True)
 
 
 def run_script(
@@ -105,8 +72,31 @@ def run_script(
     )
 
 
-def run_lesson(*args, **kwargs):
-    return run_script(LESSON, *args, **kwargs)
+def run_notebook(notebook: Path, cwd: Path, timeout: float = 900, **parameters):
+    """Run a notebook the way papermill users do: a kernel in ``cwd``, the ``parameters`` cell's
+    values replaced; the executed notebook is written to ``cwd`` and returned. A failing cell
+    raises papermill's PapermillExecutionError, with the cell's error in its message."""
+    import papermill
+
+    executed = cwd / f"executed_{notebook.name}"
+    return papermill.execute_notebook(
+        str(notebook),
+        str(executed),
+        parameters=parameters,
+        cwd=str(cwd),
+        kernel_name="python3",
+        progress_bar=False,
+        execution_timeout=timeout,
+    )
+
+
+def notebook_text(notebook) -> str:
+    """Every stream and plain-text output of an executed notebook, in order."""
+    texts = []
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            texts.append(output.get("text", "") or output.get("data", {}).get("text/plain", ""))
+    return "\n".join(texts)
 
 
 def assert_clean_failure(result, *fragments: str) -> None:
@@ -149,28 +139,39 @@ def load_lesson_model(path: Path):
 
 @pytest.fixture(scope="session")
 def full_run(mnist_path, tmp_path_factory):
-    """The lesson's default run on real MNIST, shared by every test that reads its outputs."""
-    output_dir = tmp_path_factory.mktemp("full_run")
-    result = run_lesson("--data", mnist_path, "--output-dir", output_dir)
+    """The lesson's default run on real MNIST, as the README says to run it offline: the script,
+    MNIST_PATH set, in a folder of its own. Returns the finished process and that folder."""
+    folder = tmp_path_factory.mktemp("full_run")
+    result = run_script(LESSON, cwd=folder, env={"MNIST_PATH": str(mnist_path)}, timeout=1200)
     assert result.returncode == 0, result.stderr[-3000:]
-    return result, output_dir
+    return result, folder
 
 
 @pytest.fixture(scope="session")
 def quick_run(mnist_path, tmp_path_factory):
-    output_dir = tmp_path_factory.mktemp("quick_run")
-    result = run_lesson("--quick", "--data", mnist_path, "--output-dir", output_dir)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result, output_dir
+    """The lesson's notebook with quick = True, run by papermill in a folder of its own (its
+    figures, models and metrics.json land under outputs/ there). Returns the executed notebook
+    and that folder."""
+    folder = tmp_path_factory.mktemp("quick_run")
+    notebook = run_notebook(LESSON.with_suffix(".ipynb"), folder, data=str(mnist_path), quick=True)
+    return notebook, folder
 
 
 @pytest.fixture(scope="session")
 def jax_quick_run(mnist_path, tmp_path_factory):
-    """The lesson's --quick run on Keras' JAX backend."""
+    """The lesson's script on Keras' JAX backend, with a quick = True copy of its parameters
+    cell: the script as a learner would run it after setting quick."""
     pytest.importorskip("jax")
-    output_dir = tmp_path_factory.mktemp("jax_quick_run")
-    result = run_lesson(
-        "--quick", "--data", mnist_path, "--output-dir", output_dir, env={"KERAS_BACKEND": "jax"}
-    )
+    folder = tmp_path_factory.mktemp("jax_quick_run")
+    script = folder / LESSON.name
+    script.write_text(quick_copy(LESSON.read_text()))
+    env = {"KERAS_BACKEND": "jax", "MNIST_PATH": str(mnist_path)}
+    result = run_script(script, cwd=folder, env=env)
     assert result.returncode == 0, result.stderr[-3000:]
-    return result, output_dir
+    return result, folder
+
+
+def quick_copy(script_text: str) -> str:
+    """The lesson's script with quick = True in its parameters cell, the one line a learner edits."""
+    assert script_text.count("\nquick = False") == 1, "the parameters cell sets quick once"
+    return script_text.replace("\nquick = False", "\nquick = True")
