@@ -172,6 +172,6 @@ def jax_quick_run(mnist_path, tmp_path_factory):
 
 
 def quick_copy(script_text: str) -> str:
-    """The lesson's script with quick = True in its parameters cell, the one line a learner edits."""
+    """The lesson's script with quick = True in its parameters cell: the line a learner edits."""
     assert script_text.count("\nquick = False") == 1, "the parameters cell sets quick once"
     return script_text.replace("\nquick = False", "\nquick = True")
