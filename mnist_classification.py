@@ -142,8 +142,9 @@ simple_model.summary()
 #
 # The **learning rate** sets the size of these moves. Keras' default for Adam is a fixed 0.001.
 # We start higher and let the rate fall to zero along a cosine curve: fast progress first, then
-# small steps that settle. On the validation digits this beats the default by about two points
-# (`benchmarks/lesson_recipe.py`). One pass over all training digits is an **epoch**.
+# small steps that settle. On the validation digits, over two seeds, this beat the default by
+# 2.18 to 2.50 points (`benchmarks/lesson_recipe.json`). One pass over all training digits is an
+# **epoch**.
 
 # %%
 batch_size, simple_epochs, deep_epochs = 250, 6, 5
@@ -256,7 +257,8 @@ simple_results = test(simple_model)
 #
 # Its loss is **categorical cross-entropy**: −ln of the score of the true digit. Untrained,
 # every score is near 1/10, so the loss starts near ln 10 = 2.303. The recipe is the same kind
-# as before. Its starting rate, 0.004, is lower: the validation digits chose it.
+# as before, from a lower rate, 0.004. On the validation digits it beat Adam's default by 0.58 to
+# 1.18 points.
 
 # %%
 keras.utils.set_random_seed(seed)
