@@ -23,12 +23,13 @@
 #
 # You build two **models**. A model is a function with many adjustable numbers: it takes a
 # picture and gives ten outputs, one per digit. The simple one reads about 92% of new digits
-# right. The deep one reads about 98%. You then look at each one's mistakes, and at what makes
-# the deep one better.
+# right. The deep one, with more layers, reads about 98%. You then look at each one's mistakes,
+# and at what makes the deep one better.
 #
 # We use **Keras**, a Python library for neural networks. It hands the arithmetic to TensorFlow
 # (or to JAX, if you choose it). Run the cells from top to bottom: every number below comes from
-# that run. TensorFlow may print a few lines about CUDA or a GPU. Without a GPU, they are harmless.
+# that run. TensorFlow may print a few lines about CUDA or a GPU, some marked E for error. Without
+# a GPU, they are harmless.
 
 # %%
 import os
@@ -145,13 +146,13 @@ simple_model.summary()
 #   punishes a confident wrong answer hardest.
 # - The **gradient** says, for every weight, how the loss changes when that weight grows a little.
 # - The **optimizer** moves every weight a little against its gradient. Ours is **Adam**: it
-#   scales each weight's move by the size of that weight's recent gradients.
+#   divides each weight's move by the size of that weight's recent gradients.
 #
 # The **learning rate** sets the size of these moves. Keras' default for Adam is a fixed 0.001.
 # We start higher and let the rate fall to zero along a cosine curve: fast progress first, then
-# small steps that settle. We tried both on the validation digits, with two seeds. The falling
-# rate beat the default by 2.18 to 2.50 percentage points of accuracy
-# (`benchmarks/lesson_recipe.json` keeps the runs).
+# small steps that settle. We tried both on the validation digits, with two seeds, in runs kept
+# in `benchmarks/lesson_recipe.json`. The higher, falling rate beat the default by 2.18 to 2.50
+# percentage points of accuracy.
 #
 # One pass over all training digits is an **epoch**. The optimizer, learning rate, epochs and
 # batch size make the model's training **recipe**. `compile` gives the model its loss, its
@@ -170,11 +171,14 @@ simple_model.compile(
 # %% [markdown]
 # The starting weights are small, so every logit starts near 0 and every output near 0.5.
 # Binary cross-entropy then gives about ln 2 = 0.693 per answer, a little either side.
-# `evaluate` returns the loss, then the metric: it checks that, before `fit` trains the model.
+# So before `fit` trains the model, we check its loss with `evaluate`. It returns the loss, then
+# the metric.
 #
 # After each epoch, `fit` prints the steps it took (220 here), then the loss and the
 # **accuracy**. Accuracy is the share of digits read right; Keras calls it `categorical_accuracy`.
-# The first pair is on the training digits. The `val_` pair is on the validation digits.
+# The first pair is on the training digits. The `val_` pair is on the validation digits. The
+# training pair is averaged over the epoch, while the model was still learning. So it can trail
+# the validation pair, which is measured at the epoch's end.
 
 # %%
 loss_before = simple_model.evaluate(x_val, y_val, verbose=0)[0]
@@ -330,9 +334,10 @@ plt.show()
 # %% [markdown]
 # ## 7. Why sigmoid, ReLU and softmax
 #
-# **Their shapes.** Training moves each weight by its gradient. That gradient passes back
-# through every activation, multiplied each time by the activation's **slope**. The figure
-# draws both functions and their slopes.
+# **Their shapes.** Training moves each weight by its gradient. By the **chain rule** of
+# calculus, that gradient passes back through every activation, multiplied each time by the
+# activation's **slope**: how fast its output changes with its input. The figure draws both
+# functions and their slopes.
 
 # %%
 z = np.linspace(-6, 6, 241)
@@ -357,7 +362,8 @@ plt.show()
 #
 # **The same network, two activations.** Here one network is trained twice: four hidden layers
 # of 128 units, with Keras' default Adam, for three epochs. The two copies start from the same
-# weights and see the same batches. Only the hidden activation differs.
+# weights and see the same batches. Only the hidden activation differs, so even their first
+# losses, before training, differ a little.
 
 # %%
 curves = {}
@@ -374,7 +380,7 @@ for activation in ("sigmoid", "relu"):
     curves[activation] = [before, *history.history["val_loss"]]
     print(f"{activation}: validation loss after 0-3 epochs", np.round(curves[activation], 3))
     plt.plot(curves[activation], "o-", label=f"{activation} hidden layers")
-plt.gca().set(xlabel="epoch", ylabel="validation loss", title="Same start", xticks=range(4))
+plt.gca().set(xlabel="epoch", ylabel="validation loss", title="Same weights", xticks=range(4))
 plt.legend()
 plt.savefig("outputs/sigmoid_or_relu.png")
 plt.show()
@@ -386,21 +392,22 @@ plt.show()
 #
 # **Softmax against ten sigmoids.** The simple model's ten sigmoid answers are separate, so
 # nothing makes them add up to 1. Softmax shares out 1 among the ten digits: raising one score
-# lowers the others. Here are the sums of the ten outputs, for every test digit:
+# lowers the others. Here are the sums of the ten outputs, for the middle 90% of the test digits
+# (from the 5th to the 95th percentile):
 
 # %%
 for model in (simple_model, deep_model):
     sums = model.predict(x_test, verbose=0).sum(axis=1)
     low, high = np.percentile(sums, [5, 95])
-    print(f"{model.name} model: the ten outputs add up to {low:.3f}-{high:.3f} for 90% of digits")
+    print(f"{model.name} model: the ten outputs add up to {low:.3f}-{high:.3f} for the middle 90%")
 
 # %% [markdown]
 # One answer out of ten is what we want for digits, so the output layer uses softmax.
 #
 # **Overfitting.** A model can learn details of its training digits that do not carry over to
 # new ones. It then reads its training digits better than unseen ones: that is **overfitting**.
-# The gap between the two accuracies shows how much. We measure both on 5,000 digits, with
-# `evaluate`:
+# The deep model's log in section 5 already showed it. The gap between the two accuracies shows
+# how much. We measure both on 5,000 digits, with `evaluate`:
 
 # %%
 for model in (simple_model, deep_model):
@@ -425,7 +432,7 @@ deep_model.save("outputs/models/deep.keras")
 metrics = {
     "seed": seed,
     "quick": quick,
-    "backend": keras.backend.backend(),
+    "backend": keras.backend.backend(),  # TensorFlow or JAX: the library doing the arithmetic
     "dataset": {"n_train": len(x_fit), "n_validation": len(x_val), "n_test": len(x_test)},
     "models": {"simple": simple_results, "deep": deep_results},
     "hidden_activation_curves": curves,
@@ -449,8 +456,8 @@ print(
 # - The confusion matrix and the classification report show which digits each model mixes up.
 # - ReLU passes gradients back where the sigmoid shrinks them. Softmax gives one answer out of ten.
 #
-# To train on data of your own, change the loading cell. Any 28×28 grey images with labels 0 to 9
-# work as they are.
+# To train on data of your own, change the loading cell. Any 28×28 grey images with pixels from
+# 0 to 255 and labels 0 to 9 work as they are.
 # Keras has other datasets in the same layout, such as `keras.datasets.fashion_mnist`.
 #
 # ## Where next
