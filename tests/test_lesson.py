@@ -217,7 +217,8 @@ def test_the_loss_before_training_is_near_ln_2_and_ln_10(quick_run):
 
 def test_softmax_sums_to_one_and_sigmoids_do_not(quick_run):
     text = notebook_text(quick_run[0])
-    sums = dict(re.findall(r"^(\w+) model: the ten outputs add up to (\S+) for the middle", text, re.M))
+    found = re.findall(r"^(\w+) model: the ten outputs add up to (\S+) for the middle", text, re.M)
+    sums = dict(found)
     assert sums["deep"] == "1.000-1.000"
     low, high = map(float, sums["simple"].split("-"))
     assert high - low > 0.1
