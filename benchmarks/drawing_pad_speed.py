@@ -45,8 +45,6 @@ from browser import (  # noqa: E402
 )
 from handwriting.drawing_pad import DrawingPad  # noqa: E402
 from mnist_lesson.data import load_mnist  # noqa: E402
-from mnist_lesson.errors import UserError  # noqa: E402
-from mnist_lesson.keras_setup import cpu_name, import_keras_quietly  # noqa: E402
 
 # A few digits as pen strokes in a unit square (x right, y down).
 STROKES = [
@@ -76,6 +74,18 @@ def chromium() -> str:
     return path
 
 
+def cpu_name() -> str:
+    """The processor's model name, from /proc/cpuinfo where there is one."""
+    try:
+        with open("/proc/cpuinfo") as file:
+            names = [
+                line.split(":", 1)[1].strip() for line in file if line.startswith("model name")
+            ]
+    except OSError:
+        names = []
+    return names[0] if names else platform.processor() or platform.machine()
+
+
 def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(values, q))
 
@@ -96,6 +106,7 @@ def encoded_bits(pad: DrawingPad) -> int:
 
 
 def load(path: Path):
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's own setting: fewer notes
     import keras
 
     try:
@@ -112,12 +123,11 @@ def measure(
     count: int,
     screenshot: Path | None = None,
 ) -> dict:
-    import_keras_quietly()
     model = load(model_path)
     compare = load(compare_path) if compare_path else None
     pad = DrawingPad(model, compare)
     names = [exported.name for exported in pad.models]
-    digits = load_mnist(data_path).x_test[:count].reshape(-1, 784)
+    digits = load_mnist(data_path)[1][0][:count].reshape(-1, 784)
 
     try:
         from playwright.sync_api import sync_playwright
@@ -249,7 +259,7 @@ def main() -> int:
             return 2
     try:
         results = measure(args.model, compare, args.data, args.rounds, args.digits, args.screenshot)
-    except (BenchmarkError, UserError) as error:
+    except (BenchmarkError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     args.output.write_text(json.dumps(results, indent=2) + "\n")

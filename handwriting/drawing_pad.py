@@ -1,27 +1,11 @@
 """A live drawing pad: draw a digit and watch trained models read it while you draw.
 
-``DrawingPad(model, compare=None).page()`` is one standalone HTML document (open it by
-double-click, no server, no network); a ``DrawingPad`` as the last expression of a notebook cell
-shows the same pad in the output. The page holds the models' weights and ``drawing_pad.js``, a
-small dependency-free script that preprocesses the drawing and runs the models in the browser.
-While you draw it shows the main model's answer and outputs beside the compared model's (the
-lesson's deep model's probabilities, which sum to 1, beside its simple model's ten sigmoid
-yes/no answers, which need not: the pad shows their sum), each hidden layer of the main model as
-a grid of its units with the count of active ones (above zero), and over the 28x28 picture the
-gradient of the winning digit's score (its logit, before the softmax or sigmoid) with respect
-to each pixel: orange where more ink would push towards the answer, purple where it would push
-away.
-
-Each model must be a ``keras.Sequential`` stack of ``Dense`` layers (relu, sigmoid or softmax; the
-last one with 10 units, softmax or sigmoid) reading 784 pixels, a ``Flatten`` of the 28x28
-picture or a ``Reshape`` before them. Layers that act only in training (``Dropout``,
-``RandomTranslation`` and the like) are skipped, as at inference. Anything else raises
-``UnsupportedModelError``, whose one line says what the pad runs; ``drawing_pad_for`` turns that
-into a printed line and no pad (or, for the compared model, a pad without it). The models are
-named in the page and in ``inspect`` by their Keras ``name`` (the lesson's are "deep" and
-"simple"; a compared model with the main one's name gets "_2").
-
-The page's format, its preprocessing and its JavaScript API: ``docs/drawing_pad.md``.
+``DrawingPad(model, compare=None).page()`` is one standalone HTML document that works offline; a
+``DrawingPad`` as a notebook cell's last expression shows the same pad there. The page holds the
+models' weights and ``drawing_pad.js``, which prepares the drawing as ``handwriting.to_mnist``
+does and shows every model's outputs, the main model's hidden layers and its saliency. The page
+runs ``keras.Sequential`` stacks of ``Dense`` layers reading 784 pixels (``SUPPORTED``); for any
+other model, ValueError says so in one line. Format and JavaScript API: ``docs/drawing_pad.md``.
 """
 
 from __future__ import annotations
@@ -36,27 +20,13 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_lesson.errors import UserError
-
 SCRIPT = Path(__file__).with_name("drawing_pad.js")
 ACTIVATIONS = ("relu", "sigmoid", "softmax")
 INPUTS = 784
-SUPPORTED = (
-    "the drawing pad runs stacks of Dense layers (relu, sigmoid or softmax) reading the 784 "
-    "pixels, with Flatten, reshapes and training-only layers such as Dropout or "
-    "RandomTranslation"
-)
-
-
-def _training_only():
-    """Layers that change nothing once the model is trained: Keras turns them off outside
-    training."""
-    import keras
-
-    return (keras.layers.Dropout, keras.layers.RandomTranslation, keras.layers.RandomRotation,
-            keras.layers.RandomZoom, keras.layers.GaussianNoise)  # fmt: skip
-
-
+SUPPORTED = ("the drawing pad runs stacks of Dense layers (relu, sigmoid or softmax) reading the "
+             "784 pixels, with Flatten, reshapes and training-only layers such as Dropout or "
+             "RandomTranslation")  # fmt: skip
+TRAINING_ONLY = ("Dropout", "RandomTranslation", "RandomRotation", "RandomZoom", "GaussianNoise")
 RUN_TO_DRAW = "Run this cell to draw"
 PRECISION_BITS = 15  # a weight's step: its tensor's root-mean-square / 2**15...
 SMALL_TENSOR, SMALL_PRECISION_BITS = 65_536, 22  # ...finer for small tensors, which cost little
@@ -64,13 +34,9 @@ MAX_BITS = 24  # integers below 2**24: k * 2**exponent is exact in float32
 MAX_RICE = 24  # the script reads the remainder from one 32-bit word
 
 
-class UnsupportedModelError(UserError):
-    """A model the drawing pad cannot run in the browser; the message is one line."""
-
-
 def encode_tensor(values: np.ndarray) -> tuple[dict, np.ndarray]:
-    """``values`` as the page stores them (see "Weights in the page" above): the JSON-ready
-    ``{exponent, rice, data}`` and the float32 values the page decodes from it."""
+    """``values`` as the page stores them (docs/drawing_pad.md): ``{exponent, rice, data}``, and
+    the float32 values the page decodes from it."""
     v = np.asarray(values, dtype=np.float64).ravel()
     largest = float(np.abs(v).max(initial=0))
     exponent = 0
@@ -100,30 +66,24 @@ def encode_tensor(values: np.ndarray) -> tuple[dict, np.ndarray]:
 
 @dataclass
 class PadModel:
-    """One model as the page runs it: its name, its Dense layers as ``{activation, kernel,
-    bias}`` with the float32 weights the page decodes, and the page's JSON for it."""
+    """One model as the page runs it: its name, Dense layers (the weights the page decodes)
+    and the page's JSON for it."""
 
     name: str
     layers: list[dict]
     spec: dict
 
-    @property
-    def sizes(self) -> str:
-        return "-".join(map(str, [INPUTS] + [layer["kernel"].shape[1] for layer in self.layers]))
-
 
 def export_layers(model) -> list[dict]:
-    """The model's Dense layers as {activation, kernel, bias} (float32, as in the model),
-    checked: its layers, weights and activations."""
+    """The model's Dense layers as {activation, kernel, bias} (float32), checked."""
     import keras
 
     if not isinstance(model, keras.Sequential):
-        kind = type(model).__name__
-        raise UnsupportedModelError(f"{SUPPORTED} in a keras.Sequential; got a {kind}")
+        raise ValueError(f"{SUPPORTED} in a keras.Sequential; got a {type(model).__name__}")
     layers, shape = [], (INPUTS,)
     for layer in model.layers:
         name, kind = layer.name, type(layer).__name__
-        if isinstance(layer, _training_only()):
+        if kind in TRAINING_ONLY:
             continue
         if isinstance(layer, (keras.layers.Reshape, keras.layers.Flatten)) and not layers:
             # a picture laid out as 784 pixels, or 784 pixels as a picture for an augmentation
@@ -131,50 +91,38 @@ def export_layers(model) -> list[dict]:
             shape = (INPUTS,) if flat else tuple(layer.target_shape)
             continue
         if not isinstance(layer, keras.layers.Dense):
-            raise UnsupportedModelError(f"{SUPPORTED}; layer {name!r} is a {kind}")
+            raise ValueError(f"{SUPPORTED}; layer {name!r} is a {kind}")
         if not layers and shape != (INPUTS,):
-            raise UnsupportedModelError(f"{SUPPORTED}; layer {name!r} reads {shape} values")
+            raise ValueError(f"{SUPPORTED}; layer {name!r} reads {shape} values")
         activation = getattr(layer.activation, "__name__", str(layer.activation))
         if activation not in ACTIVATIONS:
-            raise UnsupportedModelError(
-                f"{SUPPORTED}; layer {name!r} uses the {activation} activation"
-            )
+            raise ValueError(f"{SUPPORTED}; layer {name!r} uses the {activation} activation")
         weights = layer.get_weights()
-        if not weights:
-            raise UnsupportedModelError(f"layer {name!r} has no weights yet: build or train it")
         kernel = np.asarray(weights[0], dtype=np.float32)
         bias = np.asarray(weights[1] if len(weights) > 1 else np.zeros(kernel.shape[-1]))
         expected = layers[-1]["kernel"].shape[1] if layers else INPUTS
         if kernel.ndim != 2 or kernel.shape[0] != expected:
-            raise UnsupportedModelError(
-                f"{SUPPORTED} reading {INPUTS} pixels; layer {name!r} reads "
-                f"{'x'.join(map(str, kernel.shape[:-1]))} values"
-            )
+            reads = "x".join(map(str, kernel.shape[:-1]))
+            raise ValueError(f"{SUPPORTED} reading {INPUTS} pixels; layer {name!r} reads {reads}")
         if not (np.isfinite(kernel).all() and np.isfinite(bias).all()):
-            raise UnsupportedModelError(f"layer {name!r} has weights that are not numbers")
+            raise ValueError(f"layer {name!r} has weights that are not numbers")
         layers.append({"activation": activation, "kernel": kernel, "bias": bias})
-    last = layers[-1] if layers else None
-    if not last or last["activation"] == "relu" or last["kernel"].shape[1] != 10:
-        raise UnsupportedModelError(
-            f"{SUPPORTED}; the last one must have 10 units with softmax or sigmoid"
-        )
+    if not layers or layers[-1]["activation"] == "relu" or layers[-1]["kernel"].shape[1] != 10:
+        raise ValueError(f"{SUPPORTED}; the last one must have 10 units with softmax or sigmoid")
     return layers
 
 
 def export_model(model, name: str | None = None) -> PadModel:
-    """``model`` checked and encoded for the page (``UnsupportedModelError`` if it cannot)."""
+    """``model`` checked and encoded for the page (ValueError if the page cannot run it)."""
     layers, spec = [], []
     for layer in export_layers(model):
         kernel, kernel_values = encode_tensor(layer["kernel"])
         bias, bias_values = encode_tensor(layer["bias"])
         inputs, units = layer["kernel"].shape
-        layers.append(
-            {"activation": layer["activation"], "kernel": kernel_values, "bias": bias_values}
-        )
-        spec.append(
-            {"inputs": inputs, "units": units, "activation": layer["activation"],
-             "kernel": kernel, "bias": bias}
-        )  # fmt: skip
+        activation = layer["activation"]
+        layers.append({"activation": activation, "kernel": kernel_values, "bias": bias_values})
+        spec.append({"inputs": inputs, "units": units, "activation": activation,
+                     "kernel": kernel, "bias": bias})  # fmt: skip
     name = name or str(getattr(model, "name", "") or "model")
     return PadModel(name, layers, {"name": name, "layers": spec})
 
@@ -188,14 +136,13 @@ def activate(activation: str, z: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
-def run_model(model: PadModel, x: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
-    """Every layer's output after its activation, and the last layer's logits (float64)."""
-    activations, logits = [], x
+def run_model(model: PadModel, x: np.ndarray) -> list[np.ndarray]:
+    """Every layer's output after its activation (float64 sums of the float32 weights)."""
+    activations = []
     for layer in model.layers:
-        logits = x @ layer["kernel"].astype(np.float64) + layer["bias"]
-        x = activate(layer["activation"], logits)
+        x = activate(layer["activation"], x @ layer["kernel"].astype(np.float64) + layer["bias"])
         activations.append(x)
-    return activations, logits
+    return activations
 
 
 def saliency(model: PadModel, activations: list[np.ndarray], digits: np.ndarray) -> np.ndarray:
@@ -214,8 +161,7 @@ def saliency(model: PadModel, activations: list[np.ndarray], digits: np.ndarray)
 
 
 class DrawingPad:
-    """The drawing pad for ``model`` and, beside it, ``compare`` (each a Keras model or a
-    ``PadModel``); the weights are exported once, here."""
+    """The drawing pad for ``model`` and, beside it, ``compare`` (Keras models or PadModels)."""
 
     def __init__(self, model, compare=None):
         main = model if isinstance(model, PadModel) else export_model(model)
@@ -224,11 +170,11 @@ class DrawingPad:
             if not isinstance(compare, PadModel):
                 try:
                     compare = export_model(compare)
-                except UnsupportedModelError as reason:
-                    raise UnsupportedModelError(f"the model to compare: {reason}") from None
+                except ValueError as reason:
+                    raise ValueError(f"the model to compare: {reason}") from None
             if compare.name == main.name:
-                compare = PadModel(f"{main.name}_2", compare.layers,
-                                   {**compare.spec, "name": f"{main.name}_2"})  # fmt: skip
+                name = f"{main.name}_2"
+                compare = PadModel(name, compare.layers, {**compare.spec, "name": name})
             self.models.append(compare)
         self.layers = main.layers
         spec = {"models": [model.spec for model in self.models]}
@@ -241,25 +187,23 @@ class DrawingPad:
         return self.inspect(pixels)["models"][self.models[0].name]["outputs"]
 
     def inspect(self, pixels: np.ndarray) -> dict:
-        """What the page's ``inspect`` gives, for N inputs at once (N x 784 values in [0, 1]):
+        """What the page's ``inspect`` gives, for N inputs (N x 784 values in [0, 1]):
         ``{models: {name: {outputs: N x 10}}, hidden: [N x units per hidden layer], saliency:
         N x 784, digit: N}``, computed as the page computes them."""
         x = np.asarray(pixels, dtype=np.float64).reshape(-1, INPUTS)
         runs = {model.name: run_model(model, x) for model in self.models}
-        main = self.models[0]
-        activations, _ = runs[main.name]
+        activations = runs[self.models[0].name]
         digits = activations[-1].argmax(axis=1)
         return {
-            "models": {name: {"outputs": run[0][-1]} for name, run in runs.items()},
+            "models": {name: {"outputs": run[-1]} for name, run in runs.items()},
             "hidden": activations[:-1],
-            "saliency": saliency(main, activations, digits),
+            "saliency": saliency(self.models[0], activations, digits),
             "digit": digits,
         }
 
     def _script(self, standalone: bool) -> str:
-        code = SCRIPT.read_text(encoding="utf-8")
         call = f"DigitPad.mount(document.currentScript, {self._spec}, {str(standalone).lower()});"
-        body = f"{code}\n{call}"
+        body = f"{SCRIPT.read_text(encoding='utf-8')}\n{call}"
         assert "</script" not in body.lower()  # would end the inline script early
         return f"<script>\n{body}\n</script>"
 
@@ -275,54 +219,38 @@ class DrawingPad:
 
     def fragment(self) -> str:
         """HTML for a notebook output: a picture of the pad, replaced by the live pad when the
-        output's script runs (Jupyter runs it only in trusted notebooks, and strips it along
-        with styles from untrusted ones, which then keep the picture and its words)."""
+        output's script runs (Jupyter runs it only in trusted notebooks, and strips it from
+        untrusted ones, which then keep the picture and its words)."""
         names = " and ".join(model.name for model in self.models)
         models = "models" if len(self.models) > 1 else "model"
         return (
             '<div class="digit-pad-output">\n<div class="digit-pad-picture">\n'
             f'<img src="data:image/png;base64,{self.picture()}" width="{PICTURE_SIZE[0]}" '
             f'height="{PICTURE_SIZE[1]}" alt="A drawn 3: what the {html.escape(names)} '
-            f'{models} read, the hidden units at work and where more ink would push">\n'
-            f"<p>{html.escape(RUN_TO_DRAW)}: a live pad that reads your digit as you draw.</p>\n"
+            f'{models} read and where more ink would push">\n'
+            f"<p>{RUN_TO_DRAW}: a live pad that reads your digit as you draw.</p>\n"
             f"</div>\n{self._script(standalone=False)}\n</div>"
         )
 
-    def _repr_html_(self) -> str:
-        return self.fragment()
+    _repr_html_ = fragment
 
     def __repr__(self) -> str:
-        compare = f", compare={self.models[1].sizes}" if len(self.models) > 1 else ""
-        return f"DrawingPad({self.models[0].sizes}{compare})"
+        sizes = ["-".join(str(n) for n in [INPUTS, *(layer["kernel"].shape[1] for layer in
+                 model.layers)]) for model in self.models]  # fmt: skip
+        return f"DrawingPad({', compare='.join(sizes)})"
 
     def picture(self) -> str:
-        """A PNG (base64) of the pad with a drawn 3 and all the page shows about it."""
+        """A PNG (base64) of the pad with a drawn 3 and what the page shows about it."""
         if self._picture is None:
             self._picture = base64.b64encode(_draw_picture(self)).decode("ascii")
         return self._picture
 
 
-def drawing_pad_for(model, compare=None) -> DrawingPad | None:
-    """The drawing pad for ``model``, with ``compare`` beside it; or, for a main model it
-    cannot run, one printed line saying so, and None: a lesson whose model a student changed
-    goes on without its pad. A compared model it cannot run is left out, with one line."""
-    try:
-        main = export_model(model)
-    except UnsupportedModelError as reason:
-        print(f"no drawing pad for this model: {reason}")
-        return None
-    if compare is not None:
-        try:
-            compare = export_model(compare)
-        except UnsupportedModelError as reason:
-            print(f"the drawing pad leaves out the model to compare: {reason}")
-            compare = None
-    return DrawingPad(main, compare)
-
-
-PICTURE_SIZE = (720, 340)
+PICTURE_SIZE = (720, 222)
 TOWARDS, AWAY = (230, 97, 1), (94, 60, 153)  # as in drawing_pad.js
 BAR_COLOURS = [(58, 111, 176), (42, 143, 127)]
+THREE = [[(0.29, 0.25), (0.43, 0.18), (0.61, 0.2), (0.7, 0.32), (0.64, 0.45), (0.48, 0.5),
+          (0.66, 0.57), (0.71, 0.71), (0.62, 0.84), (0.45, 0.86), (0.29, 0.79)]]  # fmt: skip
 
 
 def saliency_colours(pixels: np.ndarray, gradient: np.ndarray) -> np.ndarray:
@@ -335,105 +263,66 @@ def saliency_colours(pixels: np.ndarray, gradient: np.ndarray) -> np.ndarray:
     return rgb.reshape(28, 28, 3).astype(np.uint8)
 
 
-def unit_grid(values: np.ndarray, cell: int) -> np.ndarray:
-    """A hidden layer as the page draws it: one cell per unit (32 to a row for 512), dark grey
-    where the unit gives 0, amber brighter the more active."""
-    units = len(values)
-    columns = min(64, 2 ** math.ceil(math.log2(math.sqrt(2 * units))))
-    rows = math.ceil(units / columns)
-    image = np.zeros((rows * cell - 1, columns * cell - 1, 3), np.uint8)
-    top = values.max()
-    for unit, value in enumerate(values):
-        t = max(value, 0) / top if top > 0 else 0
-        colour = (70 + 185 * t, 45 + 165 * t, 10 + 50 * t) if value > 0 else (40, 40, 40)
-        y, x = divmod(unit, columns)
-        image[y * cell : (y + 1) * cell - 1, x * cell : (x + 1) * cell - 1] = colour
-    return image
-
-
 def _draw_picture(pad: DrawingPad) -> bytes:
     """The notebook's still picture of the pad: a drawn 3, the answers, what the models see, the
-    saliency (where more ink pushes), every model's outputs and the main model's hidden layers."""
+    saliency (where more ink pushes) and every model's outputs."""
     from PIL import Image, ImageDraw, ImageFont
 
     from handwriting import to_mnist
+    from handwriting.drawings import draw
 
-    def font(size: int):
-        try:
-            return ImageFont.load_default(size)
-        except (TypeError, ImportError, OSError):  # an old Pillow or one without FreeType
-            return ImageFont.load_default()
+    picture = Image.new("RGB", PICTURE_SIZE, "white")
+    pen = ImageDraw.Draw(picture)
 
-    small, normal, large = font(11), font(13), font(40)
-    ink, grey = (34, 34, 34), (85, 85, 85)
-    drawing = Image.new("L", (280, 280), 255)
-    three = [(80, 70), (120, 50), (170, 55), (195, 90), (180, 125), (135, 140), (185, 160)]
-    three += [(200, 200), (175, 235), (125, 240), (80, 220)]
-    ImageDraw.Draw(drawing).line(three, fill=0, width=18, joint="curve")
-    seen = to_mnist(np.asarray(drawing, dtype=np.float32) / 255)
+    def text(xy, words, size=11, fill=(85, 85, 85)):
+        pen.text(xy, str(words), fill=fill, font=ImageFont.load_default(size))
+
+    drawing = draw(THREE)
+    seen = to_mnist(drawing)
     seen_by = pad.inspect(seen.reshape(1, -1))
     outputs = [seen_by["models"][model.name]["outputs"][0] for model in pad.models]
     answers = [int(values.argmax()) for values in outputs]
-    digit = answers[0]
-
-    picture = Image.new("RGB", PICTURE_SIZE, "white")
-    draw = ImageDraw.Draw(picture)
-    picture.paste(drawing.resize((180, 180), Image.Resampling.BILINEAR), (10, 10))
-    draw.rectangle((9, 9, 190, 190), outline=(136, 136, 136))
+    digit, ink = answers[0], (34, 34, 34)
+    big = Image.fromarray(np.uint8(drawing * 255)).resize((180, 180), Image.Resampling.BILINEAR)
+    picture.paste(big, (10, 10))
+    pen.rectangle((9, 9, 190, 190), outline=(136, 136, 136))
 
     left = 206  # the answer, what the models see and where more ink pushes
-    draw.text((left, 22), "Prediction", fill=ink, font=normal)
-    draw.text((left + 72, 4), str(digit), fill=ink, font=large)
-    draw.text((left + 100, 14), f"by the {pad.models[0].name}", fill=grey, font=small)
-    draw.text((left + 100, 27), "model", fill=grey, font=small)
+    text((left, 22), "Prediction", 13, ink)
+    text((left + 72, 4), digit, 40, ink)
+    text((left + 100, 14), f"by the {pad.models[0].name}\nmodel")
     if len(pad.models) > 1:
+        differ = answers[1] != digit
         line = f"the {pad.models[1].name} model reads {answers[1]}"
-        line += " too" if answers[1] == digit else ": they differ"
-        draw.text((left, 52), line, fill=(179, 38, 30) if answers[1] != digit else grey, font=small)
-    draw.text((left, 72), "The models see:", fill=grey, font=small)
-    draw.text((left + 112, 72), "More ink here pushes:", fill=grey, font=small)
-    seen_image = Image.fromarray(np.round(seen * 255).astype(np.uint8)).convert("RGB")
+        text((left, 52), line + (": they differ" if differ else " too"), 11,
+             (179, 38, 30) if differ else (85, 85, 85))  # fmt: skip
+    text((left, 72), "The models see:")
+    text((left + 112, 72), "More ink here pushes:")
+    seen_image = Image.fromarray(np.uint8(np.round(seen * 255))).convert("RGB")
     picture.paste(seen_image.resize((98, 98), Image.Resampling.NEAREST), (left, 88))
     decided = Image.fromarray(saliency_colours(seen.reshape(-1), seen_by["saliency"][0]))
     picture.paste(decided.resize((98, 98), Image.Resampling.NEAREST), (left + 112, 88))
-    draw.rectangle((left + 111, 87, left + 210, 186), outline=(187, 187, 187))
+    pen.rectangle((left + 111, 87, left + 210, 186), outline=(187, 187, 187))
     for row, (colour, words) in enumerate([(TOWARDS, "towards"), (AWAY, "away from")]):
-        top = 192 + 13 * row
-        draw.rectangle((left + 112, top + 2, left + 120, top + 10), fill=colour)
-        draw.text((left + 124, top), f"{words} {digit}", fill=grey, font=small)
+        pen.rectangle((left + 112, 194 + 13 * row, left + 120, 202 + 13 * row), fill=colour)
+        text((left + 124, 192 + 13 * row), f"{words} {digit}")
 
     left = 440  # every model's outputs, a column each, and their sums
     width = min(150, (PICTURE_SIZE[0] - left - 16) // len(pad.models))
+    bar = width - 50
     for m, (model, values) in enumerate(zip(pad.models, outputs)):
-        x = left + 16 + m * width
-        kind = "scores" if model.layers[-1]["activation"] == "softmax" else "yes/no each"
-        draw.text((x, 6), model.name, fill=ink, font=normal)
-        draw.text((x, 22), f"{model.layers[-1]['activation']}: {kind}", fill=grey, font=small)
+        x, activation = left + 16 + m * width, model.layers[-1]["activation"]
+        text((x, 6), model.name, 13, ink)
+        text((x, 22), f"{activation}: {'scores' if activation == 'softmax' else 'yes/no each'}")
         for d, value in enumerate(values):
             top = 42 + 15 * d
-            if m == 0:
-                draw.text((left, top), str(d), fill=ink, font=normal)
-            bar = width - 50
-            draw.rectangle((x, top + 3, x + bar, top + 12), fill=(238, 238, 238))
-            if round(bar * value) > 0:
-                draw.rectangle((x, top + 3, x + round(bar * value), top + 12), fill=BAR_COLOURS[m])
-            draw.text((x + bar + 6, top), f"{value:.2f}", fill=ink, font=normal)
-        draw.line((x, 195, x + width - 12, 195), fill=(204, 204, 204))
-        draw.text((x, 198), f"sum {values.sum():.2f}", fill=ink, font=normal)
+            text((left, top), d, 13, ink)
+            pen.rectangle((x, top + 3, x + bar, top + 12), fill=(238, 238, 238))
+            pen.rectangle((x, top + 3, x + round(bar * value), top + 12), fill=BAR_COLOURS[m])
+            text((x + bar + 6, top), f"{value:.2f}", 13, ink)
+        pen.line((x, 195, x + width - 12, 195), fill=(204, 204, 204))
+        text((x, 198), f"sum {values.sum():.2f}", 13, ink)
 
-    x = 10  # the main model's hidden layers, a grid each
-    words = f"Inside the {pad.models[0].name} model, one cell per unit (black: gives 0):"
-    draw.text((x, 222), words, fill=grey, font=small)
-    for number, values in enumerate(seen_by["hidden"], start=1):
-        values = values[0]
-        grid = Image.fromarray(unit_grid(values, 5 if len(values) >= 256 else 8))
-        if x + grid.width > PICTURE_SIZE[0]:
-            break
-        picture.paste(grid, (x, 238))
-        active = int((values > 0).sum())
-        caption = f"hidden layer {number}: {active} of {len(values)} units active"
-        draw.text((x, 242 + grid.height), caption, fill=grey, font=small)
-        x += max(grid.width, 200) + 24
     buffer = io.BytesIO()
     picture.quantize(256).save(buffer, format="PNG", optimize=True)
     return buffer.getvalue()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import functools
-import math
 import os
 import secrets
 import shutil
@@ -25,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from handwriting.drawings import DIGIT_STROKES
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM_ARGS = [
@@ -245,37 +246,9 @@ def stroke(mouse, points, steps: int = 4) -> None:
     mouse.up()
 
 
-def _ellipse(cx: float, cy: float, rx: float, ry: float, n: int = 24) -> list:
-    return [
-        (cx + rx * math.sin(2 * math.pi * i / n), cy - ry * math.cos(2 * math.pi * i / n))
-        for i in range(n + 1)
-    ]
-
-
-# Pen strokes for each digit, in a unit square (x right, y down): what a person draws.
-DIGIT_STROKES = {
-    0: [_ellipse(0.5, 0.5, 0.27, 0.4)],
-    1: [[(0.4, 0.2), (0.52, 0.1), (0.52, 0.9)]],
-    2: [[(0.25, 0.3), (0.35, 0.15), (0.55, 0.1), (0.72, 0.2), (0.72, 0.38), (0.25, 0.88),
-         (0.78, 0.88)]],
-    3: [[(0.25, 0.15), (0.55, 0.1), (0.72, 0.25), (0.6, 0.45), (0.42, 0.48), (0.62, 0.52),
-         (0.75, 0.7), (0.6, 0.88), (0.25, 0.85)]],
-    4: [[(0.45, 0.1), (0.22, 0.6), (0.8, 0.6)], [(0.62, 0.35), (0.62, 0.9)]],
-    5: [[(0.72, 0.12), (0.32, 0.12), (0.28, 0.45), (0.55, 0.4), (0.72, 0.55), (0.7, 0.78),
-         (0.5, 0.9), (0.25, 0.82)]],
-    6: [[(0.65, 0.1), (0.4, 0.35), (0.28, 0.65), (0.38, 0.88), (0.6, 0.88), (0.7, 0.68),
-         (0.55, 0.52), (0.3, 0.6)]],
-    7: [[(0.22, 0.12), (0.78, 0.12), (0.45, 0.9)]],
-    8: [[(0.7, 0.2), (0.5, 0.1), (0.3, 0.2), (0.35, 0.38), (0.65, 0.58), (0.7, 0.78), (0.5, 0.9),
-         (0.3, 0.78), (0.35, 0.58), (0.65, 0.38), (0.7, 0.2)]],
-    9: [[(0.7, 0.3), (0.5, 0.45), (0.3, 0.35), (0.35, 0.15), (0.55, 0.1), (0.7, 0.2), (0.7, 0.5),
-         (0.65, 0.9)]],
-}  # fmt: skip
-
-
 def digit_strokes(digit: int, box: dict, rng, jitter: float = 0.02) -> list[list[tuple]]:
-    """``DIGIT_STROKES[digit]`` placed in a random part of ``box`` (a Playwright bounding box),
-    each point moved a little: page coordinates for ``stroke``."""
+    """``digit``'s first shape in ``DIGIT_STROKES`` placed in a random part of ``box`` (a
+    Playwright bounding box), each point moved a little: page coordinates for ``stroke``."""
     size = rng.uniform(0.55, 0.9)
     left, top = rng.uniform(0.02, 0.98 - size, 2)
     return [
@@ -286,7 +259,7 @@ def digit_strokes(digit: int, box: dict, rng, jitter: float = 0.02) -> list[list
             )
             for x, y in points
         ]
-        for points in DIGIT_STROKES[digit]
+        for points in DIGIT_STROKES[digit][0]
     ]
 
 
@@ -300,15 +273,15 @@ def trained_model(
 
     from mnist_lesson.data import load_mnist
 
-    data = load_mnist(mnist_path)
+    (x_train, y_train), _ = load_mnist(mnist_path)
     keras.utils.set_random_seed(0)
     layers = [keras.Input((784,))]
     for units in hidden:
         layers += [keras.layers.Dense(units, "relu"), keras.layers.Dropout(0.2)]
     model = keras.Sequential([*layers, keras.layers.Dense(10, "softmax")], name=name)
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
-    x = data.x_train[:examples].reshape(-1, 784).astype("float32") / 255
-    model.fit(x, data.y_train[:examples], batch_size=128, epochs=1, verbose=0)
+    x = x_train[:examples].reshape(-1, 784).astype("float32") / 255
+    model.fit(x, y_train[:examples], batch_size=128, epochs=1, verbose=0)
     return model
 
 
@@ -320,14 +293,14 @@ def trained_simple_model(mnist_path: str, examples: int = 10_000):
 
     from mnist_lesson.data import load_mnist
 
-    data = load_mnist(mnist_path)
+    (x_train, y_train), _ = load_mnist(mnist_path)
     keras.utils.set_random_seed(0)
     model = keras.Sequential(
         [keras.Input((784,)), keras.layers.Dense(10, "sigmoid")], name="simple"
     )
     model.compile(optimizer=keras.optimizers.Adam(0.01), loss="binary_crossentropy")
-    x = data.x_train[:examples].reshape(-1, 784).astype("float32") / 255
-    targets = np.eye(10, dtype="float32")[data.y_train[:examples]]
+    x = x_train[:examples].reshape(-1, 784).astype("float32") / 255
+    targets = np.eye(10, dtype="float32")[y_train[:examples]]
     model.fit(x, targets, batch_size=128, epochs=1, verbose=0)
     return model
 

@@ -3,6 +3,7 @@ picture, no broken pad) and after running the cell (a live pad)."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -23,7 +24,9 @@ from browser import (
     trained_model,
     wait_for_idle_kernel,
 )
+from conftest import run_notebook
 from handwriting.drawing_pad import RUN_TO_DRAW
+from prose import prose_stats
 
 
 @pytest.fixture(scope="module")
@@ -128,16 +131,18 @@ def accept_kernel_choice(page) -> None:
 
 
 @pytest.mark.slow
-def test_the_lessons_notebook_in_jupyterlab(mnist_path, tmp_path):
-    """The committed lesson as a learner who has just cloned it sees it (untrusted): the pad's
-    picture, no empty pad. Then, open beside it, the lesson with quick parameters (papermill
-    --prepare-only), Run All Cells: a live pad in that notebook that reads a drawn 1 as 1."""
+def test_the_chapters_notebook_in_jupyterlab(mnist_path, quick_run, tmp_path):
+    """The committed chapter as a learner who has just cloned it sees it (untrusted): the pad's
+    picture, no empty pad. Then, open beside it, the chapter with a few photos and drawings
+    (papermill --prepare-only) beside a quick run of the lesson, Run All Cells: a live pad in
+    that notebook that reads a drawn 1 as 1."""
     papermill = pytest.importorskip("papermill")
-    lesson = ROOT / "mnist_classification.ipynb"
-    shutil.copy(lesson, tmp_path / "committed.ipynb")
-    parameters = {"quick": True, "data": str(mnist_path), "output_dir": str(tmp_path / "out")}
+    chapter = ROOT / "your_handwriting.ipynb"
+    shutil.copy(chapter, tmp_path / "committed.ipynb")
+    shutil.copytree(quick_run[1] / "outputs", tmp_path / "outputs")  # the lesson's models
+    parameters = {"data": str(mnist_path), "count": 50}
     papermill.execute_notebook(
-        str(lesson), str(tmp_path / "quick.ipynb"), parameters=parameters, prepare_only=True
+        str(chapter), str(tmp_path / "quick.ipynb"), parameters=parameters, prepare_only=True
     )
     visible = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea-output"
     with start_jupyterlab(tmp_path) as server, launch_chromium() as browser:
@@ -157,3 +162,52 @@ def test_the_lessons_notebook_in_jupyterlab(mnist_path, tmp_path):
         assert pad.count() == 1
         assert pad_reads_a_one(page, pad) == "1"
         assert errors == []
+
+
+def test_the_chapter_keeps_the_sentence_rules():
+    stats = prose_stats(ROOT / "your_handwriting.py")
+    assert stats["average"] <= 20 and stats["longest"] <= 40, stats
+
+
+def test_the_committed_chapter_stays_small_and_shows_the_pad():
+    """The chapter's notebook, with its outputs, under 4 MB, its pad's picture among them."""
+    chapter = ROOT / "your_handwriting.ipynb"
+    assert chapter.stat().st_size < 4_000_000
+    assert RUN_TO_DRAW in chapter.read_text(encoding="utf-8")
+
+
+@pytest.mark.slow  # trains the shifted copy of the deep model, on the quick run's digits
+def test_the_chapter_runs_on_the_lessons_models(mnist_path, quick_run, tmp_path, monkeypatch):
+    """The chapter, run by papermill in a folder where the lesson ran: its numbers, its pad page
+    for the model it names, and photos that read far better prepared than squashed."""
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))  # the chapter imports the project's helpers
+    shutil.copytree(quick_run[1] / "outputs", tmp_path / "outputs")
+    run_notebook(ROOT / "your_handwriting.ipynb", tmp_path, data=str(mnist_path), count=200)
+    results = json.loads((tmp_path / "outputs" / "your_handwriting.json").read_text())
+    assert results["shifted_against_deep"]["same_start"] is True
+    assert results["photos"]["prepared"] > results["photos"]["squashed"] + 0.3
+    assert set(results["drawings"]) == {"count", "simple", "deep", "shifted"}
+    assert results["pad_model"] in ("deep", "shifted")
+    import keras
+
+    comparison = results["shifted_against_deep"]
+    more = comparison["only_shifted"] > comparison["only_deep"]  # the shifted model reads more
+    assert results["pad_model"] == ("shifted" if more else "deep")
+    page = (tmp_path / "outputs" / "draw_a_digit.html").read_text()
+    assert f'"name":"{results["pad_model"]}"' in page and '"name":"simple"' in page
+    assert len(list((tmp_path / "outputs" / "handwriting_examples").glob("*.png"))) == 6
+    pad_model = keras.saving.load_model(tmp_path / "outputs" / "models" / "pad.keras")
+    assert pad_model.name == results["pad_model"]
+
+
+@pytest.mark.slow  # a kernel that imports Keras
+def test_the_chapter_says_to_run_the_lesson_first(tmp_path, monkeypatch):
+    """In a folder without the lesson's models: one error that says what to do."""
+    import papermill
+
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+
+    with pytest.raises(papermill.PapermillExecutionError) as caught:
+        run_notebook(ROOT / "your_handwriting.ipynb", tmp_path)
+    assert "FileNotFoundError" in str(caught.value)
+    assert "run the lesson, mnist_classification.ipynb" in str(caught.value)
