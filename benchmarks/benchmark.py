@@ -1,16 +1,23 @@
-"""Measure the lesson against the recipes people use instead, on the same machine and data, on
-both Keras backends it runs on.
+"""How long the lesson and its chapters take, and how much memory, on this machine.
 
-    python benchmarks/benchmark.py --data PATH/mnist.npz [--seeds 1 2 3 4 5]
+    python benchmarks/benchmark.py [--data PATH/mnist.npz] [--repeats 3] [--quick]
 
-Every recipe runs as its own process, once per seed, interleaved so that a slow minute of the
-machine hits all recipes alike. The lesson itself is run (not a copy of its code), on TensorFlow
-(its default) and on JAX, so the whole-lesson numbers are those of what users run. The lesson
-does not time its own trainings, so each model's training time is measured apart, by
-``lesson_recipe.py``, which trains it as the lesson's cells do (and scores what the lesson
-scores, seed for seed): on TensorFlow as the lesson runs it (Keras chooses: no XLA on a CPU), on
-TensorFlow with XLA asked for, and on JAX; the deep model's unshifted rung too, to show what the
-shifted digits cost on each backend. Writes benchmarks/results.json and benchmarks/results.md.
+One run measures, with TensorFlow on the CPU:
+
+- the whole lesson, ``python mnist_classification.py`` as a user runs it (in a working folder
+  of its own, MNIST_PATH set, its outputs/ written there), against the classic script
+  ``classic_tutorial.py``: wall time and each process's peak resident memory;
+- the deep model's training rate, trained as the lesson trains it (``lesson_recipe.py --time
+  deep``), on TensorFlow and on JAX, as a share of NumPy's float32 matrix-multiply rate on the
+  same machine; 6 floating-point operations per weight and training example (2 forward, 4
+  backward);
+- each chapter (``experiments.py``, ``your_handwriting.py``, ``exercises.py``) run as a script
+  in the lesson's working folder after the lesson: wall time and peak memory, without a target.
+  A chapter that does not exist is noted as missing.
+
+Every measured program runs in its own process, the repeats interleaved so that a slow minute
+of the shared machine hits each alike; medians over the repeats are judged against the targets
+of issue #41. Writes benchmarks/results.json; ``report.py`` writes the READMEs' blocks from it.
 """
 
 from __future__ import annotations
@@ -24,143 +31,45 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 LESSON = ROOT / "mnist_classification.py"
-sys.path.insert(0, str(ROOT))
-
-from mnist_lesson.keras_setup import MALLOC_ARENA_MAX, ONEDNN_SYSTEM_ALLOCATOR  # noqa: E402
-
+CHAPTERS = ("experiments", "your_handwriting", "exercises")
 BACKENDS = ("tensorflow", "jax")
-RECIPE_SCRIPT = str(HERE / "lesson_recipe.py")
-# name: (command after the Python interpreter, what the command reports, its KERAS_BACKEND)
-RECIPES = {
-    "lesson": ([str(LESSON)], "lesson", "tensorflow"),
-    "lesson_jax": ([str(LESSON)], "lesson", "jax"),
-    "lesson_quick": ([str(LESSON), "--quick"], "lesson", "tensorflow"),
-    "lesson_onednn_pool": ([str(LESSON)], "lesson", "tensorflow"),
-    "lesson_malloc_default": ([str(LESSON)], "lesson", "tensorflow"),
-    "deep": ([RECIPE_SCRIPT, "--model", "deep"], "recipe", "tensorflow"),
-    "deep_jax": ([RECIPE_SCRIPT, "--model", "deep"], "recipe", "jax"),
-    "unshifted": ([RECIPE_SCRIPT, "--model", "relu_hidden"], "recipe", "tensorflow"),
-    "unshifted_jax": ([RECIPE_SCRIPT, "--model", "relu_hidden"], "recipe", "jax"),
-    "unshifted_xla": ([RECIPE_SCRIPT, "--model", "relu_hidden", "--jit-compile", "true"],
-                      "recipe", "tensorflow"),
-    "simple": ([RECIPE_SCRIPT, "--model", "simple"], "recipe", "tensorflow"),
-    "simple_jax": ([RECIPE_SCRIPT, "--model", "simple"], "recipe", "jax"),
-    "classic": ([str(HERE / "classic_tutorial.py")], "classic", "tensorflow"),
-    "tf_quickstart": ([str(HERE / "other_recipes.py"), "tf_quickstart"], "single", "tensorflow"),
-    "sklearn_mlp": ([str(HERE / "other_recipes.py"), "sklearn_mlp"], "single", "tensorflow"),
-    "sklearn_logreg": ([str(HERE / "other_recipes.py"), "sklearn_logreg"], "single",
-                       "tensorflow"),
-    "exercises": ([str(ROOT / "exercises.py")], "exercises", "tensorflow"),
-}  # fmt: skip
-# What a recipe sets in its environment besides the backend, for paired comparisons with the
-# lesson's memory settings (mnist_lesson/keras_setup.py): the lesson with TensorFlow's oneDNN
-# pool back on, and with glibc's default number of malloc heaps (0 asks glibc for its default).
-RECIPE_ENVIRONMENT = {
-    "lesson_onednn_pool": {ONEDNN_SYSTEM_ALLOCATOR: "0"},
-    "lesson_malloc_default": {MALLOC_ARENA_MAX: "0"},
-}
-# Which entries measure the lesson's models on each backend.
-ON_BACKEND = {
-    "tensorflow": {"lesson": "lesson", "deep": "deep", "simple": "simple"},
-    "jax": {"lesson": "lesson_jax", "deep": "deep_jax", "simple": "simple_jax"},
+PARTS = ("lesson", "classic", "deep", "chapters")
+FLOPS_PER_WEIGHT_AND_EXAMPLE = 6
+# Entries of ROOT that a working folder does not mirror: it gets outputs/ of its own.
+NOT_MIRRORED = {
+    ".git",
+    ".venv",
+    "outputs",
+    "__pycache__",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".hypothesis",
+    ".ipynb_checkpoints",
 }
 
-# The deep model's median over seeds 1-5 before XLA and the whole-pixel shift (2026-11-26).
-EARLIER_DEEP_MEDIAN = 0.9879
-
-
-@dataclass(frozen=True)
-class Target:
-    """A goal for the lesson, judged on medians measured in one run of the benchmark."""
-
-    measure: Callable[[dict, str], float]  # from the results and a backend
-    at_least: bool  # True: the measure must reach ``limit``; False: stay at or below it
-    limit: float
-    style: str  # how the measure and limit are printed
-
-    def met_by(self, value: float) -> bool:
-        return value >= self.limit if self.at_least else value <= self.limit
-
-
-def _median(entry_of: str, key: str) -> Callable[[dict, str], float]:
-    return lambda results, backend: results["recipes"][ON_BACKEND[backend][entry_of]][key]
-
-
-def _ratio(name: str) -> Callable[[dict, str], float]:
-    return lambda results, backend: results["ratios"][backend][name]
-
-
+# name: (how the value is read from the results, True: at least the limit, the limit, format)
 TARGETS = {
-    "deep accuracy": Target(_median("deep", "test_accuracy_median"), True, 0.985, "{:.2%}"),
-    "deep accuracy vs the earlier recipe's median": Target(
-        _median("deep", "test_accuracy_median"), True, EARLIER_DEEP_MEDIAN, "{:.2%}"
-    ),
-    "simple accuracy": Target(_median("simple", "test_accuracy_median"), True, 0.920, "{:.2%}"),
-    "both models' training / the classic script's (#26)": Target(
-        _ratio("both_models_training"), False, 0.35, "{:.2f}x"
-    ),
-    "whole lesson / classic script (#26)": Target(_ratio("whole_script"), False, 1.1, "{:.2f}x"),
-    "deep training rate / NumPy matmul peak": Target(
-        lambda results, backend: results["deep_fraction_of_sgemm_peak"][backend],
-        True,
-        0.60,
-        "{:.0%}",
-    ),
-    "peak memory of the whole lesson (MB, #26)": Target(
-        _median("lesson", "peak_rss_mb"), False, 1600, "{:.0f}"
-    ),
+    "whole lesson / classic script": ("lesson_over_classic", False, 0.75, "{:.2f}x"),
+    "deep model on TensorFlow / NumPy matmul peak": ("deep_share_tensorflow", True, 0.50, "{:.0%}"),
+    "deep model on JAX / NumPy matmul peak": ("deep_share_jax", True, 0.60, "{:.0%}"),
+    "whole lesson's peak memory (GB)": ("lesson_peak_gb", False, 2.0, "{:.2f}"),
 }
 
 
 class BenchmarkError(Exception):
-    """A problem the user can fix (data path, a recipe that fails); reported as one line."""
-
-
-def ratios(recipes: dict, backend: str) -> dict:
-    """The lesson's times on ``backend`` over the classic recipe's, medians over the seeds,
-    measured in the same run."""
-    entries = ON_BACKEND[backend]
-
-    def over(name: str, baseline: str, key: str) -> float:
-        return recipes[entries[name]][key] / recipes[baseline][key]
-
-    def training(deep: str, simple: str) -> float:
-        return recipes[deep]["train_seconds_median"] + recipes[simple]["train_seconds_median"]
-
-    return {
-        "deep_training": over("deep", "classic_deep", "train_seconds_median"),
-        "simple_training": over("simple", "classic_simple", "train_seconds_median"),
-        "both_models_training": training(entries["deep"], entries["simple"])
-        / training("classic_deep", "classic_simple"),
-        "whole_script": over("lesson", "classic_deep", "script_seconds_median"),
-    }
-
-
-def judge(results: dict, backend: str) -> dict:
-    """Each target on ``backend``: what was measured, the limit, and whether it was met."""
-    judged = {}
-    for name, target in TARGETS.items():
-        value = target.measure(results, backend)
-        judged[name] = {
-            "measured": value,
-            "limit": f"{'>=' if target.at_least else '<='} {target.style.format(target.limit)}",
-            "met": target.met_by(value),
-            "shown": target.style.format(value),
-        }
-    return judged
+    """A problem the user can fix (data path, a program that fails); reported as one line."""
 
 
 # Linux counts in a child's peak memory the parent's at the moment of the fork (execve keeps
 # the larger of the two), so a child of a large process (pytest after TensorFlow) would report
-# the parent's size. A small Python in between gives the recipe a small parent to inherit from;
-# it waits for the recipe and writes the recipe's own peak (kB) to the file named first.
+# the parent's size. A small Python in between gives the program a small parent to inherit
+# from; it waits for the program and writes the program's own peak (kB, from wait4's resource
+# usage) to the file named first.
 _OWN_PEAK = """
 import os, sys
 pid = os.posix_spawn(sys.argv[2], sys.argv[2:], os.environ)
@@ -171,8 +80,9 @@ sys.exit(os.waitstatus_to_exitcode(status))
 """
 
 
-def run_measured(command: list[str], env: dict) -> tuple[str, float, float]:
-    """Run ``command``; return its stdout, wall seconds and its own peak resident memory in MB."""
+def run_measured(command: list[str], env: dict, cwd: Path = ROOT) -> tuple[str, float, float]:
+    """Run ``command`` in ``cwd``; return its stdout, wall seconds and its own peak resident
+    memory in MB. A failing command raises BenchmarkError with its last line of stderr."""
     with (
         tempfile.TemporaryFile("w+") as stdout,
         tempfile.TemporaryFile("w+") as stderr,
@@ -181,9 +91,7 @@ def run_measured(command: list[str], env: dict) -> tuple[str, float, float]:
         peak_file = Path(scratch, "peak_kb")
         launcher = [sys.executable, "-c", _OWN_PEAK, str(peak_file)]
         start = time.perf_counter()
-        process = subprocess.run(
-            launcher + command, stdout=stdout, stderr=stderr, env=env, cwd=ROOT
-        )
+        process = subprocess.run(launcher + command, stdout=stdout, stderr=stderr, env=env, cwd=cwd)
         wall = time.perf_counter() - start
         stdout.seek(0)
         stderr.seek(0)
@@ -191,7 +99,8 @@ def run_measured(command: list[str], env: dict) -> tuple[str, float, float]:
         peak_kb = float(peak_file.read_text()) if peak_file.exists() else 0.0
     if process.returncode != 0:
         last = errors.strip().splitlines()[-1:] or ["(no message)"]
-        raise BenchmarkError(f"{' '.join(command[1:3])} failed: {last[0]}")
+        name = next((Path(part).name for part in command[1:] if part.endswith(".py")), command[0])
+        raise BenchmarkError(f"{name} failed: {last[0]}")
     return output, wall, peak_kb / 1024
 
 
@@ -199,110 +108,193 @@ def reported(output: str) -> dict:
     for line in output.splitlines():
         if line.startswith("BENCHMARK_RESULT "):
             return json.loads(line.removeprefix("BENCHMARK_RESULT "))
-    raise BenchmarkError("a recipe printed no BENCHMARK_RESULT line")
+    raise BenchmarkError("a program printed no BENCHMARK_RESULT line")
 
 
-def run_recipe(name: str, data: str, seed: int, quick: bool, scratch: Path) -> dict[str, dict]:
-    """One run of one recipe: {entry name: measurements}."""
-    arguments, kind, backend = RECIPES[name]
-    command = [sys.executable, *arguments, "--data", data, "--seed", str(seed)]
-    env = {**os.environ, "MPLBACKEND": "Agg", "TF_CPP_MIN_LOG_LEVEL": "3",
-           "KERAS_BACKEND": backend, **RECIPE_ENVIRONMENT.get(name, {})}  # fmt: skip
-    if kind == "exercises":  # the untouched notebook as a script: MNIST from $MNIST_PATH
-        _, wall, rss = run_measured(command[:2], {**env, "MNIST_PATH": data})
-        return {name: {"test_accuracy": None, "train_seconds": None, "script_seconds": wall,
-                       "peak_rss_mb": rss}}  # fmt: skip
-    if quick and kind in ("lesson", "classic", "recipe") and "--quick" not in command:
-        command.append("--quick")
-    if kind == "lesson":
-        output_dir = scratch / f"{name}_{seed}"
-        command += ["--output-dir", str(output_dir)]
-        _, wall, rss = run_measured(command, env)
-        metrics = json.loads((output_dir / "metrics.json").read_text())
-        models = metrics["models"]
-        return {
-            name: {
-                "test_accuracy": models["deep"]["test_accuracy"],
-                "simple_test_accuracy": models["simple"]["test_accuracy"],
-                "train_seconds": None,  # the lesson prints no timings of its own
-                "script_seconds": wall,
-                "peak_rss_mb": rss,
-            }
+def quick_copy(script: Path, folder: Path) -> Path:
+    """``script`` with ``quick = True`` in its parameters cell, written into ``folder``; the
+    script itself where it has no such line."""
+    text = script.read_text()
+    if "\nquick = False" not in text:
+        return script
+    copy = folder / script.name
+    copy.unlink(missing_ok=True)  # the mirror's link to the original
+    copy.write_text(text.replace("\nquick = False", "\nquick = True", 1))
+    return copy
+
+
+def working_folder(parent: Path) -> Path:
+    """A folder that looks like the project's root to a script run in it (its entries linked),
+    with an outputs/ of its own: a chapter finds the project's files and the lesson's outputs."""
+    folder = Path(tempfile.mkdtemp(prefix="run_", dir=parent))
+    for entry in ROOT.iterdir():
+        if entry.name not in NOT_MIRRORED:
+            (folder / entry.name).symlink_to(entry)
+    return folder
+
+
+def environment(data: str, backend: str = "tensorflow") -> dict:
+    return {
+        **os.environ,
+        "MNIST_PATH": data,
+        "KERAS_BACKEND": backend,
+        "MPLBACKEND": "Agg",
+    }
+
+
+def run_lesson(data: str, quick: bool, folder: Path) -> dict:
+    """The lesson as a user runs it, in ``folder``; its outputs/ stay there for the chapters."""
+    script = quick_copy(LESSON, folder) if quick else LESSON
+    _, seconds, peak = run_measured([sys.executable, str(script)], environment(data), folder)
+    metrics = json.loads((folder / "outputs" / "metrics.json").read_text())
+    return {
+        "lesson": {
+            "seconds": seconds,
+            "peak_rss_mb": peak,
+            "simple_test_accuracy": metrics["models"]["simple"]["test_accuracy"],
+            "deep_test_accuracy": metrics["models"]["deep"]["test_accuracy"],
         }
-    output, wall, rss = run_measured(command, env)
+    }
+
+
+def run_chapters(data: str, quick: bool, folder: Path) -> dict:
+    """Each chapter as a script, in the lesson's folder; a missing or failing one is noted."""
+    measured = {}
+    for name in CHAPTERS:
+        path = ROOT / f"{name}.py"
+        if not path.exists():
+            measured[name] = {"missing": f"{path.name} does not exist"}
+            continue
+        chapter = quick_copy(path, folder) if quick else path
+        try:
+            _, seconds, peak = run_measured(
+                [sys.executable, str(chapter)], environment(data), folder
+            )
+            measured[name] = {"seconds": seconds, "peak_rss_mb": peak}
+        except BenchmarkError as error:  # reported, not fatal: the lesson's numbers stand
+            measured[name] = {"failed": str(error)}
+    return measured
+
+
+def run_classic(data: str, quick: bool, scratch: Path) -> dict:
+    command = [
+        sys.executable,
+        str(HERE / "classic_tutorial.py"),
+        "--data",
+        data,
+        "--output-dir",
+        tempfile.mkdtemp(dir=scratch),
+    ] + ["--quick"] * quick
+    output, seconds, peak = run_measured(command, environment(data))
     result = reported(output)
-    script = {"script_seconds": wall, "peak_rss_mb": rss}
-    if kind == "classic":
-        return {f"classic_{model}": {**result[model], **script} for model in ("simple", "deep")}
-    return {name: {**result, **script}}
+    return {
+        "classic": {
+            "seconds": seconds,
+            "peak_rss_mb": peak,
+            "simple_test_accuracy": result["simple"]["test_accuracy"],
+            "deep_test_accuracy": result["deep"]["test_accuracy"],
+        }
+    }
+
+
+def run_deep(data: str, quick: bool, backend: str) -> dict:
+    """The deep model trained alone as the lesson trains it, timed inside its process."""
+    command = [sys.executable, str(HERE / "lesson_recipe.py"), "--time", "deep", "--data", data]
+    output, _, peak = run_measured(command + ["--quick"] * quick, environment(data, backend))
+    result = reported(output)
+    flops = FLOPS_PER_WEIGHT_AND_EXAMPLE * result["params"] * result["train_examples"]
+    steady = result["epoch_seconds"][1:] or result["epoch_seconds"]
+    return {
+        f"deep_{backend}": {
+            **result,
+            "peak_rss_mb": peak,
+            "gflops": flops * result["epochs"] / result["train_seconds"] / 1e9,
+            "gflops_after_first_epoch": flops * len(steady) / sum(steady) / 1e9,
+        }
+    }
 
 
 def summarize(runs: list[dict]) -> dict:
-    """Medians and ranges over seeds, and every run's numbers for whoever wants to look closer."""
-    accuracies = [run["test_accuracy"] for run in runs]
-    measured = None not in accuracies
-    summary = {
-        "test_accuracy_median": statistics.median(accuracies) if measured else None,
-        "test_accuracy_min": min(accuracies) if measured else None,
-        "test_accuracy_max": max(accuracies) if measured else None,
-        "train_seconds_median": _median_or_none([run["train_seconds"] for run in runs]),
-        "script_seconds_median": statistics.median(run["script_seconds"] for run in runs),
-        "peak_rss_mb": statistics.median(run["peak_rss_mb"] for run in runs),
-        "peak_rss_mb_max": max(run["peak_rss_mb"] for run in runs),
-        "runs": runs,
-    }
-    for key in ("params", "epochs", "train_examples", "xla", "backend"):
-        if key in runs[0]:
-            summary[key] = runs[0][key]
-    return summary
+    """Medians over the repeats (and each repeat's numbers); a note where none was measured."""
+    measured = [run for run in runs if "seconds" in run or "train_seconds" in run]
+    if not measured:
+        return {"note": runs[0].get("missing") or runs[0].get("failed"), "runs": runs}
+    summary = {}
+    for key, value in measured[0].items():
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            summary[key] = statistics.median(run[key] for run in measured)
+        elif isinstance(value, str):  # such as the backend: the same in every repeat
+            summary[key] = value
+    summary["peak_rss_mb_max"] = max(run["peak_rss_mb"] for run in measured)
+    if len(measured) < len(runs):
+        summary["note"] = next(run.get("failed") for run in runs if run not in measured)
+    return {**summary, "runs": runs}
 
 
-def _median_or_none(values: list) -> float | None:
-    return None if None in values else statistics.median(values)
-
-
-def sgemm_gflops(size: int = 4096, repeats: int = 5) -> float:
-    """The machine's float32 matrix-multiply rate with NumPy: median of ``repeats`` products."""
-    import numpy as np
-
-    rng = np.random.default_rng(0)
-    a = rng.random((size, size), dtype=np.float32)
-    b = rng.random((size, size), dtype=np.float32)
-    a @ b  # warm up threads and caches
-    seconds = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        a @ b
-        seconds.append(time.perf_counter() - start)
-    return 2 * size**3 / statistics.median(seconds) / 1e9
+def judge(results: dict) -> dict:
+    """Each target: what was measured, the limit, and whether it was met; targets whose
+    measurements this run lacks are left out."""
+    programs = results["programs"]
+    values = {}
+    if "seconds" in programs.get("lesson", {}):
+        values["lesson_peak_gb"] = programs["lesson"]["peak_rss_mb"] / 1024
+        if "seconds" in programs.get("classic", {}):
+            values["lesson_over_classic"] = (
+                programs["lesson"]["seconds"] / programs["classic"]["seconds"]
+            )
+    for backend in BACKENDS:
+        deep = programs.get(f"deep_{backend}", {})
+        if "gflops" in deep:
+            values[f"deep_share_{backend}"] = deep["gflops"] / deep["sgemm_gflops"]
+    judged = {}
+    for name, (key, at_least, limit, style) in TARGETS.items():
+        if key not in values:
+            continue
+        value = values[key]
+        judged[name] = {
+            "measured": value,
+            "shown": style.format(value),
+            "limit": f"{'>=' if at_least else '<='} {style.format(limit)}",
+            "met": value >= limit if at_least else value <= limit,
+        }
+    return judged
 
 
 VERSIONS_SCRIPT = """
-import json, keras, sklearn, tensorflow as tf
-gpus = [device.name for device in tf.config.list_physical_devices("GPU")]
+import json, keras, numpy, sklearn, tensorflow as tf
 try:
     import jax
     jax_version = jax.__version__
 except ImportError:
     jax_version = None
 print(json.dumps({"tensorflow": tf.__version__, "jax": jax_version, "keras": keras.__version__,
-                  "scikit_learn": sklearn.__version__, "gpus": gpus}))
+                  "numpy": numpy.__version__, "scikit_learn": sklearn.__version__,
+                  "gpus": [gpu.name for gpu in tf.config.list_physical_devices("GPU")]}))
 """
 
 
+def processor() -> tuple[str, list[str]]:
+    """The processor's name and its vector instructions (AVX and FMA families), where Linux
+    lists them; the numbers of a seed depend on them (oneDNN and XLA choose kernels by them)."""
+    try:
+        cpuinfo = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return platform.processor() or "unknown", []
+    fields = dict(line.split(":", 1) for line in cpuinfo.splitlines() if ":" in line)
+    fields = {key.strip(): value.strip() for key, value in fields.items()}
+    flags = fields.get("flags", "").split()
+    vector = [flag for flag in flags if flag.startswith(("avx", "fma", "amx"))]
+    return fields.get("model name", "unknown"), vector
+
+
 def machine() -> dict:
-    import numpy as np
-
-    from mnist_lesson.keras_setup import cpu_features, cpu_name
-
+    name, vector = processor()
     info = {
-        "cpu": cpu_name(),
-        "cpu_features": cpu_features(),
-        "onednn_max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA"),
+        "cpu": name,
+        "cpu_features": vector,
+        "cores": os.cpu_count(),
         "platform": platform.platform(),
         "python": platform.python_version(),
-        "cores": os.cpu_count(),
-        "numpy": np.__version__,
     }
     versions = subprocess.run(
         [sys.executable, "-c", VERSIONS_SCRIPT],
@@ -315,85 +307,40 @@ def machine() -> dict:
     return info
 
 
-def _seconds(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f}"
-
-
-def markdown_table(results: dict) -> str:
-    recipes = results["recipes"]
-    machine = results["machine"]
-    features = ", ".join(machine.get("cpu_features", [])) or "unknown"
-    lines = [
-        f"Measured on {machine['cpu']} ({machine['cores']} cores; {features}), seeds "
-        f"{', '.join(map(str, results['seeds']))}: medians, accuracy with its range; "
-        f"{results['date']}.",
-        "",
-        "| recipe | test accuracy (min - max) | training s | whole script s | peak RSS MB |",
-        "|---|---:|---:|---:|---:|",
-    ]
-    for name, entry in recipes.items():
-        if entry["test_accuracy_median"] is None:
-            continue  # the exercises: a time only, in the README's block
-        lines.append(
-            f"| {name} | {entry['test_accuracy_median']:.2%} "
-            f"({entry['test_accuracy_min']:.2%} - {entry['test_accuracy_max']:.2%}) | "
-            f"{_seconds(entry['train_seconds_median'])} | {entry['script_seconds_median']:.1f} | "
-            f"{entry['peak_rss_mb']:.0f} |"
-        )
-    peak = results["sgemm_gflops"]
-    rates = ", ".join(
-        f"{backend} {results['deep_gflops'][backend]:.0f} GFLOP/s "
-        f"({results['deep_fraction_of_sgemm_peak'][backend]:.0%})"
-        for backend in results["targets"]
-    )
-    lines += [
-        "",
-        f"NumPy float32 matmul peak: {peak:.0f} GFLOP/s; the deep model trains at {rates}.",
-        "",
-        "| target | " + " | ".join(results["targets"]) + " | goal |",
-        "|---|" + "---:|" * len(results["targets"]) + "---:|",
-    ]
-    first = next(iter(results["targets"].values()))
-    for name, target in first.items():
-        cells = []
-        for judged in results["targets"].values():
-            verdict = "met" if judged[name]["met"] else "missed"
-            cells.append(f"{judged[name]['shown']} ({verdict})")
-        lines.append(f"| {name} | {' | '.join(cells)} | {target['limit']} |")
-    return "\n".join(lines) + "\n"
-
-
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description="Benchmark the lesson's models against the classic tutorial, TensorFlow's "
-        "quickstart and scikit-learn, on real MNIST.",
+        description=__doc__.splitlines()[0],
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument(
         "--data",
         default=os.environ.get("MNIST_PATH"),
-        help="mnist.npz or a folder of IDX files (default: $MNIST_PATH)",
+        help="a local mnist.npz (default: $MNIST_PATH)",
     )
-    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5])
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument(
-        "--recipes", nargs="+", choices=sorted(RECIPES), default=list(RECIPES), metavar="NAME"
+        "--only",
+        nargs="+",
+        choices=PARTS,
+        default=list(PARTS),
+        metavar="PART",
+        help=f"what to measure, of {', '.join(PARTS)}",
     )
     parser.add_argument("--output", type=Path, default=HERE / "results.json")
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="the lesson and the classic recipe on small subsets: a smoke test of this tool",
+        help="the lesson (and the chapters) with quick = True, the classic "
+        "script and the deep model on a few digits: a smoke test of this tool",
     )
     args = parser.parse_args(argv)
     if not args.data:
-        parser.error("pass --data PATH or set MNIST_PATH (a keras mnist.npz or an IDX folder)")
-    if not Path(args.data).exists():
-        parser.error(f"--data {args.data}: no such file or folder")
-    lesson_recipes = {"lesson", "lesson_jax", "lesson_quick", "lesson_onednn_pool",
-                      "lesson_malloc_default", "deep", "deep_jax", "simple", "simple_jax",
-                      "unshifted", "unshifted_jax"}  # fmt: skip
-    if lesson_recipes & set(args.recipes) and "classic" not in args.recipes:
-        args.recipes.append("classic")  # the targets are ratios to the classic recipe
+        parser.error("pass --data PATH or set MNIST_PATH to a local mnist.npz")
+    if not Path(args.data).is_file():
+        parser.error(f"--data {args.data}: no such file")
+    args.data = str(Path(args.data).resolve())
+    if "chapters" in args.only and "lesson" not in args.only:
+        args.only.append("lesson")  # the chapters run after the lesson, in its folder
     return args
 
 
@@ -401,45 +348,117 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     runs: dict[str, list[dict]] = {}
     with tempfile.TemporaryDirectory(prefix="mnist_benchmark_") as scratch:
-        for seed in args.seeds:
-            for name in args.recipes:
-                print(f"seed {seed}: {name} ...", end=" ", flush=True)
-                for entry, measured in run_recipe(
-                    name, args.data, seed, args.quick, Path(scratch)
-                ).items():
-                    runs.setdefault(entry, []).append(measured)
+        for repeat in range(1, args.repeats + 1):
+            folder = working_folder(Path(scratch))
+            steps = []  # the lesson and the classic script one after the other, for the ratio
+            if "lesson" in args.only:
+                steps.append(("the lesson", lambda f=folder: run_lesson(args.data, args.quick, f)))
+            if "classic" in args.only:
+                steps.append(
+                    (
+                        "the classic script",
+                        lambda: run_classic(args.data, args.quick, Path(scratch)),
+                    )
+                )
+            if "deep" in args.only:
+                for backend in BACKENDS:
+                    steps.append(
+                        (
+                            f"the deep model on {backend}",
+                            lambda b=backend: run_deep(args.data, args.quick, b),
+                        )
+                    )
+            if "chapters" in args.only:
+                steps.append(
+                    ("the chapters", lambda f=folder: run_chapters(args.data, args.quick, f))
+                )
+            for label, step in steps:
+                print(f"repeat {repeat}: {label} ...", end=" ", flush=True)
+                for name, measured in step().items():
+                    runs.setdefault(name, []).append(measured)
                 print("done", flush=True)
-    gflops = sgemm_gflops()
-    recipes = {name: summarize(entries) for name, entries in runs.items()}
     results = {
         "date": time.strftime("%Y-%m-%d"),
         "machine": machine(),
-        "seeds": args.seeds,
+        "repeats": args.repeats,
         "quick": args.quick,
-        "sgemm_gflops": gflops,
-        "recipes": recipes,
+        "programs": {name: summarize(entries) for name, entries in runs.items()},
     }
-    results["deep_gflops"], results["deep_fraction_of_sgemm_peak"] = {}, {}
-    results["ratios"], results["targets"] = {}, {}
-    for backend in BACKENDS:
-        entries = ON_BACKEND[backend]
-        if not all(name in recipes for name in (*entries.values(), "classic_deep")):
-            continue
-        deep = recipes[entries["deep"]]
-        rate = 6 * deep["params"] * deep["train_examples"] * deep["epochs"]
-        results["deep_gflops"][backend] = rate / deep["train_seconds_median"] / 1e9
-        results["deep_fraction_of_sgemm_peak"][backend] = results["deep_gflops"][backend] / gflops
-        results["ratios"][backend] = ratios(recipes, backend)
-        results["targets"][backend] = judge(results, backend)
-    from mnist_lesson.output_folder import OutputFolder
-
-    folder = OutputFolder(args.output.parent)
-    folder.save_json(args.output.name, results)
-    if results["targets"]:
-        table = markdown_table(results)
-        folder.save_text(args.output.with_suffix(".md").name, table)
-        print(table)
+    results["targets"] = judge(results)
+    args.output.write_text(json.dumps(results, indent=2) + "\n")
+    print(markdown_table(results))
     return 0
+
+
+def _number(entry: dict, key: str, style: str) -> str:
+    return style.format(entry[key]) if key in entry else "-"
+
+
+def markdown_table(results: dict) -> str:
+    """The whole result, machine details included: for benchmarks/README.md."""
+    machine, programs = results["machine"], results["programs"]
+    versions = ", ".join(
+        f"{label} {machine[key]}"
+        for label, key in (
+            ("Python", "python"),
+            ("TensorFlow", "tensorflow"),
+            ("JAX", "jax"),
+            ("Keras", "keras"),
+            ("NumPy", "numpy"),
+        )
+        if machine.get(key)
+    )
+    lines = [
+        f"{machine['cpu']}, {machine['cores']} cores "
+        f"({', '.join(machine.get('cpu_features', [])) or 'no vector instructions listed'}), "
+        f"{'GPU ' + ', '.join(machine['gpus']) if machine.get('gpus') else 'no GPU'}; "
+        f"{versions}; {results['date']}; medians of {results['repeats']} "
+        f"repeat{'s' * (results['repeats'] > 1)}{' (quick mode)' if results['quick'] else ''}.",
+        "",
+        "| program | wall time s | peak memory MB | simple model, test | deep model, test |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name in ("lesson", "classic", *CHAPTERS):
+        if name not in programs:
+            continue
+        entry = programs[name]
+        if "note" in entry and "seconds" not in entry:
+            lines.append(f"| {name} | {entry['note']} | | | |")
+            continue
+        lines.append(
+            f"| {name} | {entry['seconds']:.1f} | {entry['peak_rss_mb']:.0f} | "
+            f"{_number(entry, 'simple_test_accuracy', '{:.2%}')} | "
+            f"{_number(entry, 'deep_test_accuracy', '{:.2%}')} |"
+        )
+    deep = [
+        (backend, programs[f"deep_{backend}"])
+        for backend in BACKENDS
+        if f"deep_{backend}" in programs
+    ]
+    if deep:
+        lines += [
+            "",
+            "The deep model's training: the whole `fit` (after its first epoch in brackets), "
+            "against NumPy's float32 matmul rate measured in the same process just before and "
+            "after it (the better of the two):",
+            "",
+            "| backend | fit s | GFLOP/s | NumPy matmul GFLOP/s | share of matmul | validation |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
+        for backend, entry in deep:
+            peak = entry["sgemm_gflops"]
+            lines.append(
+                f"| {backend} | {entry['train_seconds']:.1f} | {entry['gflops']:.0f} "
+                f"({entry['gflops_after_first_epoch']:.0f}) | {peak:.0f} | "
+                f"{entry['gflops'] / peak:.0%} ({entry['gflops_after_first_epoch'] / peak:.0%}) | "
+                f"{entry['validation_accuracy']:.2%} |"
+            )
+    if results["targets"]:
+        lines += ["", "| target (#41) | measured | goal |", "|---|---:|---:|"]
+        for name, target in results["targets"].items():
+            verdict = "met" if target["met"] else "missed"
+            lines.append(f"| {name} | {target['shown']} ({verdict}) | {target['limit']} |")
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

@@ -37,8 +37,7 @@ args = parser.parse_args()
 keras.utils.set_random_seed(args.seed)
 figures = Path(args.output_dir or tempfile.mkdtemp(prefix="classic_"))
 
-mnist = load_mnist(args.data)
-x_train, y_train, x_test, y_test = mnist.x_train, mnist.y_train, mnist.x_test, mnist.y_test
+(x_train, y_train), (x_test, y_test) = load_mnist(args.data)
 if args.quick:  # a smoke test of the benchmark, not a measurement
     x_train, y_train, x_test, y_test = x_train[:3000], y_train[:3000], x_test[:1000], y_test[:1000]
 x_train = x_train / 255
