@@ -24,8 +24,10 @@ def load_mnist(path=None):
     except (OSError, ValueError, KeyError) as error:
         raise ValueError(f"{path} is not a readable mnist.npz: {error}") from None
     for images, digits in ((x_train, y_train), (x_test, y_test)):
-        if images.shape[1:] != (28, 28) or len(images) != len(digits) or not np.isin(
-            digits, range(10)
-        ).all():
+        if (
+            images.shape[1:] != (28, 28)
+            or len(images) != len(digits)
+            or not np.isin(digits, range(10)).all()
+        ):
             raise ValueError(f"{path} does not hold MNIST: 28×28 images of the digits 0-9")
     return (x_train, y_train), (x_test, y_test)

@@ -1,78 +1,82 @@
-"""Section 8's measurements in NumPy agree with what Keras computes: the forward pass with the
-model's own outputs, the gradients with the backend's automatic differentiation."""
+"""The experiments chapter's backpropagation (section 2), taken from its own cell: its gradients
+agree with finite differences of its own loss, for ReLU and sigmoid stacks. The chapter checks
+them against Keras' SGD step on every run (tests/test_experiments.py)."""
 
 from __future__ import annotations
+
+import ast
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-keras = pytest.importorskip("keras")
-tf = pytest.importorskip("tensorflow")
-
-from mnist_lesson.backprop import (  # noqa: E402
-    activation_spread,
-    dense_layers,  # noqa: E402
-    forward,
-    kernel_gradients,
-)
-
-ACTIVATIONS = ["sigmoid", "relu", "tanh", "linear"]
+CHAPTER = Path(__file__).resolve().parent.parent / "experiments.py"
+NAMES = {"sigmoid", "ACTIVATION", "SLOPE", "forward", "backward"}
 
 
-def stack(activation: str, depth: int = 4, width: int = 32, seed: int = 0):
-    """A stack as the lesson builds its own: 28x28x1 digits, flattened, Dense layers."""
-    keras.utils.set_random_seed(seed)
-    return keras.Sequential(
-        [keras.Input((28, 28, 1)), keras.layers.Flatten()]
-        + [keras.layers.Dense(width, activation=activation) for _ in range(depth)]
-        + [keras.layers.Dense(10, activation="softmax")]
-    )
+@pytest.fixture(scope="module")
+def chapter():
+    """The chapter's functions and tables for backpropagation, run from its source."""
+    tree = ast.parse(CHAPTER.read_text(encoding="utf-8"))
+    wanted = []
+    for node in tree.body:
+        names = {node.name} if isinstance(node, ast.FunctionDef) else {
+            target.id for target in getattr(node, "targets", []) if isinstance(target, ast.Name)
+        }  # fmt: skip
+        if names & NAMES:
+            wanted.append(node)
+    namespace = {"np": np}
+    exec(compile(ast.Module(wanted, []), str(CHAPTER), "exec"), namespace)
+    assert namespace.keys() >= NAMES
+    return namespace
 
 
-def batch(seed: int = 1, size: int = 64):
+def stack(sizes, seed=0):
     rng = np.random.default_rng(seed)
-    x = rng.random((size, 28, 28, 1), dtype=np.float32)
-    return x, np.eye(10, dtype=np.float32)[rng.integers(0, 10, size)]
+    return [(rng.normal(0, 0.5, (a, b)), rng.normal(0, 0.1, b)) for a, b in zip(sizes, sizes[1:])]
 
 
-@pytest.mark.parametrize("activation", ACTIVATIONS)
-def test_the_forward_pass_is_the_models(activation):
-    model, (x, _) = stack(activation), batch()
-    hidden, logits = forward(dense_layers(model), x)
-    probabilities = np.exp(logits - logits.max(1, keepdims=True))
-    probabilities /= probabilities.sum(1, keepdims=True)
-    assert np.allclose(probabilities, model.predict(x, verbose=0), atol=1e-5)
-    inside = keras.Model(model.inputs, [layer.output for layer in model.layers[1:-1]])
-    for ours, theirs in zip(hidden, inside.predict(x, verbose=0)):
-        assert np.allclose(ours, theirs, atol=1e-5)
-    spread = activation_spread(model, x)
-    assert spread == pytest.approx([float(np.std(h, axis=0).mean()) for h in hidden])
+def loss(chapter, weights, activation, x, targets):
+    scores = chapter["forward"](weights, activation, x)[-1]
+    return -np.mean(np.log((scores * targets).sum(axis=1)))
 
 
-@pytest.mark.parametrize("activation", ACTIVATIONS)
-def test_the_gradients_are_the_backends(activation):
-    """Each activation's own slope: tanh and linear layers are not treated as ReLU."""
-    model, (x, y) = stack(activation), batch()
-    with tf.GradientTape() as tape:
-        loss = keras.losses.CategoricalCrossentropy()(y, model(x, training=True))
-    kernels = [layer.kernel for layer in model.layers[1:]]
-    expected = [gradient.numpy() for gradient in tape.gradient(loss, kernels)]
-    ours = kernel_gradients(model, x, y)
-    assert len(ours) == len(expected)
-    for mine, theirs in zip(ours, expected):
-        scale = np.abs(theirs).max()
-        assert scale > 0
-        assert np.abs(mine - theirs).max() <= 1e-4 * scale + 1e-8
+@pytest.mark.parametrize("activation", ["relu", "sigmoid"])
+def test_gradients_match_finite_differences(chapter, activation):
+    rng = np.random.default_rng(1)
+    x = rng.random((8, 2, 3))  # flattened to 6 inputs, as the chapter flattens 28x28 digits
+    targets = np.eye(4)[rng.integers(0, 4, 8)]
+    weights = stack([6, 5, 5, 4])
+    outputs = chapter["forward"](weights, activation, x)
+    assert len(outputs) == len(weights) + 1
+    assert np.allclose(outputs[-1].sum(axis=1), 1)
+    gradients = chapter["backward"](weights, activation, outputs, targets)
+    step = 1e-6
+    for layer, (kernel, bias) in enumerate(weights):
+        for array, gradient in ((kernel, gradients[layer][0]), (bias, gradients[layer][1])):
+            assert gradient.shape == array.shape
+            for index in np.ndindex(array.shape):
+                saved = array[index]
+                array[index] = saved + step
+                up = loss(chapter, weights, activation, x, targets)
+                array[index] = saved - step
+                down = loss(chapter, weights, activation, x, targets)
+                array[index] = saved
+                assert gradient[index] == pytest.approx((up - down) / (2 * step), abs=1e-6)
 
 
-def test_only_dense_stacks_with_a_softmax_output():
-    with pytest.raises(ValueError, match="softmax"):
-        kernel_gradients(
-            keras.Sequential([keras.Input((784,)), keras.layers.Dense(10, activation="sigmoid")]),
-            *batch(),
-        )
-    convnet = keras.Sequential([keras.Input((784,)), keras.layers.Reshape((28, 28, 1))])
-    with pytest.raises(ValueError, match="only Dense layers"):
-        dense_layers(convnet)
-    with pytest.raises(ValueError, match="no slope known for the elu activation"):
-        dense_layers(stack("elu"))
+def test_a_wrong_slope_would_be_caught(chapter):
+    """The comparison above can fail: a gradient that ignores the activation's slope differs."""
+    rng = np.random.default_rng(2)
+    x, targets = rng.random((8, 6)), np.eye(4)[rng.integers(0, 4, 8)]
+    weights = stack([6, 5, 4], seed=3)
+    outputs = chapter["forward"](weights, "sigmoid", x)
+    right = chapter["backward"](weights, "sigmoid", outputs, targets)
+    saved = chapter["SLOPE"]["sigmoid"]
+    chapter["SLOPE"]["sigmoid"] = np.ones_like
+    try:
+        wrong = chapter["backward"](weights, "sigmoid", outputs, targets)
+    finally:
+        chapter["SLOPE"]["sigmoid"] = saved
+    assert not np.allclose(right[0][0], wrong[0][0])
+    assert np.allclose(right[1][0], wrong[1][0])  # the last layer needs no slope

@@ -1,0 +1,142 @@
+"""The experiments chapter: its notebook mirrors its script and carries a real run's outputs, its
+prose keeps the sentence rules, and (slow) it runs on its own, quick and full, on TensorFlow and
+on JAX, writing outputs/experiments.json."""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from conftest import ROOT, notebook_text, run_notebook
+from prose import prose_stats
+
+SCRIPT, NOTEBOOK = ROOT / "experiments.py", ROOT / "experiments.ipynb"
+KEYS = {"ladder", "overfitting", "vanishing_gradient", "robustness", "calibration"}
+CURES = ["no cure", "early stopping", "dropout", "random translation"]
+
+
+def test_the_prose_keeps_the_sentence_rules():
+    stats = prose_stats(SCRIPT)
+    assert stats["words"] <= 3500, stats["words"]
+    assert stats["longest"] <= 40, stats["longest_sentence"]
+    assert stats["average"] <= 20
+
+
+def test_the_chapter_imports_no_benchmark_code():
+    imported = set()
+    for node in ast.walk(ast.parse(SCRIPT.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            imported |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            imported.add(node.module.split(".")[0])
+    assert "benchmarks" not in imported
+    assert imported >= {"keras", "mnist_lesson"}
+
+
+def test_the_notebook_carries_a_full_run():
+    """A full run (test_notebooks checks that it mirrors the script and ran cleanly)."""
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    text = notebook_text(notebook)
+    assert "train on 55000, validate on 5000, test on 10000 digits" in text
+    assert "Keras, 0" not in text and "saved: seed, quick, backend" in text
+
+
+def run_chapter(folder: Path, monkeypatch, mnist_path, **parameters) -> dict:
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    run_notebook(NOTEBOOK, folder, data=str(mnist_path), **parameters)
+    return json.loads((folder / "outputs" / "experiments.json").read_text())
+
+
+def check_results(results: dict, quick: bool) -> None:
+    assert results.keys() >= KEYS
+    ladder = results["ladder"]
+    assert len(ladder) == 5
+    for rung in ladder:
+        assert {"change", "validation_accuracy", "test_accuracy"} <= rung.keys()
+        assert 0.5 < rung["test_accuracy"] <= 1 and 0.5 < rung["validation_accuracy"] <= 1
+    for rung in ladder[1:]:
+        assert 0 <= rung["p_value"] <= 1 and rung["fixed"] >= 0 and rung["broken"] >= 0
+    check = results["backprop_check"]
+    assert check["largest_gap"] < 1e-3 * check["largest_step"]
+    assert check["numpy_loss"] == pytest.approx(check["keras_loss"], rel=1e-4)
+    runs = results["overfitting"]["runs"]
+    assert list(runs) == CURES
+    for cure in CURES:
+        assert len(runs[cure]) == len(results["overfitting"]["seeds"]) == 3
+        for run in runs[cure]:
+            assert run["gap"] == pytest.approx(
+                run["training_accuracy"] - run["validation_accuracy"]
+            )
+    robustness = results["robustness"]
+    assert robustness["shift_pixels"] == [0, 1, 2, 3, 4]
+    assert robustness["deep"][0] == ladder[-1]["test_accuracy"]
+    calibration = results["calibration"]
+    assert sum(row["digits"] for row in calibration["bins"]) == (1000 if quick else 10_000)
+    if not quick:  # what the full run must show for the chapter's prose to hold
+        assert ladder[0]["test_accuracy"] > 0.9 and ladder[-1]["test_accuracy"] > 0.97
+        gains = [b["test_accuracy"] - a["test_accuracy"] for a, b in zip(ladder, ladder[1:])]
+        assert max(gains) == gains[2], "the hidden layers bring the largest gain"
+        assert calibration["moved_by_3"]["mean top score"] > calibration["moved_by_3"]["right"]
+        for name in ("simple", "deep"):
+            assert robustness[name] == sorted(robustness[name], reverse=True)
+        pictures = results["weight_pictures"]
+        adam, sgd = pictures["Adam (the simple model)"], pictures["plain SGD"]
+        assert adam["median_inking_strongest_tenth"] < sgd["median_inking_strongest_tenth"]
+        assert adam["rank_correlation_inking_movement"] < 0
+        assert (adam["rank_correlation_inking_movement"]
+                < sgd["rank_correlation_inking_movement"])  # fmt: skip
+        for run in runs["no cure"]:
+            assert run["gap"] > 0 and min(run["val_loss_curve"]) < run["val_loss_curve"][-1]
+            assert run["train_loss_curve"][-1] == min(run["train_loss_curve"])
+        assert abs(adam["validation_accuracy"] - sgd["validation_accuracy"]) < 0.01
+        spread, norms = (
+            results["vanishing_gradient"]["spread"],
+            results["vanishing_gradient"]["gradient_norm"],
+        )
+        assert spread["sigmoid"] == sorted(spread["sigmoid"], reverse=True)
+        assert norms["sigmoid"][0] < norms["sigmoid"][-1]
+        for key in ("relu", "sigmoid, scaled start"):
+            assert spread[key][0] / spread[key][-1] < spread["sigmoid"][0] / spread["sigmoid"][-1]
+        trained = results["vanishing_gradient"]["validation_accuracy"]
+        best = {name: max(found["sgd"].values()) for name, found in trained.items()}
+        assert best["sigmoid"] < min(best["relu"], best["sigmoid, scaled start"])
+        assert min(best["relu"], best["sigmoid, scaled start"]) > 0.2
+        assert trained["sigmoid"]["adam"] > best["sigmoid"]
+        moved, still = (
+            robustness["1,000 digits, random translation"],
+            robustness["1,000 digits, no cure"],
+        )
+        assert all(a > b for a, b in zip(moved[2:], still[2:]))
+
+
+@pytest.mark.slow
+def test_a_quick_run_writes_every_result(tmp_path, monkeypatch, mnist_path):
+    results = run_chapter(tmp_path, monkeypatch, mnist_path, quick=True)
+    check_results(results, quick=True)
+    assert results["backend"] == "tensorflow" and results["quick"] is True
+
+
+@pytest.mark.slow
+def test_the_same_seed_gives_the_same_numbers(tmp_path, monkeypatch, mnist_path):
+    first = run_chapter(tmp_path / "a", monkeypatch, mnist_path, quick=True)
+    second = run_chapter(tmp_path / "b", monkeypatch, mnist_path, quick=True)
+    assert first == second
+
+
+@pytest.mark.slow
+def test_a_quick_run_on_jax(tmp_path, monkeypatch, mnist_path):
+    pytest.importorskip("jax")
+    monkeypatch.setenv("KERAS_BACKEND", "jax")
+    results = run_chapter(tmp_path, monkeypatch, mnist_path, quick=True)
+    check_results(results, quick=True)
+    assert results["backend"] == "jax"
+
+
+@pytest.mark.slow
+def test_a_full_run_shows_what_the_prose_says(tmp_path, monkeypatch, mnist_path):
+    check_results(run_chapter(tmp_path, monkeypatch, mnist_path), quick=False)
