@@ -23,7 +23,7 @@
 #
 # You build two **models**. A model is a function with many adjustable numbers: it takes a
 # picture and gives ten outputs, one per digit. The simple one reads about 92% of new digits
-# right. The deep one, with more layers, reads about 98%. You then look at each one's mistakes,
+# right. The deep one, a bigger network, reads about 98%. You then look at each one's mistakes,
 # and at what makes the deep one better.
 #
 # We use **Keras**, a Python library for neural networks. It hands the arithmetic to TensorFlow
@@ -34,7 +34,7 @@
 # %%
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's own setting: no start-up notes
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's setting: fewer start-up notes
 
 import keras
 import matplotlib.pyplot as plt

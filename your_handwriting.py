@@ -29,7 +29,7 @@
 import json
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's own setting: no start-up notes
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's setting: fewer start-up notes
 
 import keras
 import matplotlib.pyplot as plt

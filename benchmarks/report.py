@@ -37,7 +37,7 @@ CHAPTERS = {
     "experiments": (
         "gradient descent and backpropagation by hand, why the deep model does better (one "
         "change at a time), overfitting and its cures, where the models fail",
-        60,
+        50,
     ),
     "your_handwriting": ("the models read your own handwriting, and digits you draw", 15),
     "exercises": ("tasks that check themselves; the first group needs the lesson alone", 120),
