@@ -90,6 +90,10 @@ def check_results(results: dict, quick: bool) -> None:
         assert adam["rank_correlation_inking_movement"] < 0
         assert (adam["rank_correlation_inking_movement"]
                 < sgd["rank_correlation_inking_movement"])  # fmt: skip
+        for cure in CURES[1:]:  # the recap: each cure lowered the validation loss and the gap
+            for plain, cured in zip(runs["no cure"], runs[cure]):
+                assert cured["validation_loss"] < plain["validation_loss"], cure
+                assert cured["gap"] < plain["gap"], cure
         for run in runs["no cure"]:
             assert run["gap"] > 0 and min(run["val_loss_curve"]) < run["val_loss_curve"][-1]
             assert run["train_loss_curve"][-1] == min(run["train_loss_curve"])
