@@ -48,6 +48,7 @@ def test_the_notebook_carries_a_full_run():
 def run_chapter(folder: Path, monkeypatch, mnist_path, **parameters) -> dict:
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
     monkeypatch.setenv("MPLBACKEND", "Agg")
+    folder.mkdir(parents=True, exist_ok=True)
     run_notebook(NOTEBOOK, folder, data=str(mnist_path), **parameters)
     return json.loads((folder / "outputs" / "experiments.json").read_text())
 
