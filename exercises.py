@@ -54,7 +54,7 @@ data = os.environ.get("MNIST_PATH")  # a local copy of mnist.npz; None: Keras do
 
 # %%
 (images, labels), _ = load_mnist(data)  # the training file; the test digits (_) stay unused
-images = images / np.float32(255)  # pixels from 0 to 1, as in the lesson
+images = images.astype("float32") / 255  # pixels from 0 to 1, as in the lesson
 order = np.random.default_rng(0).permutation(len(images))  # the training file, shuffled
 train, val, held = order[:10_000], order[10_000:12_000], order[-5_000:]
 x_train, y_train = images[train], keras.utils.to_categorical(labels[train], 10)

@@ -67,7 +67,7 @@ quick = False  # True: a few thousand digits only, to check quickly that everyth
 (x_train, y_train), (x_test, y_test) = load_mnist(data)
 if quick:
     x_train, y_train, x_test, y_test = x_train[:4000], y_train[:4000], x_test[:1000], y_test[:1000]
-x_train, x_test = x_train / np.float32(255), x_test / np.float32(255)
+x_train, x_test = x_train.astype("float32") / 255, x_test.astype("float32") / 255
 x_fit, x_val, digits_fit, digits_val = train_test_split(
     x_train, y_train, test_size=1 / 12, random_state=seed
 )

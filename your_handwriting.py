@@ -174,7 +174,7 @@ plt.show()
 if lesson["quick"]:  # the lesson's quick run trained on its first 4,000 digits
     x_train, y_train = x_train[:4000], y_train[:4000]
 x_fit, x_val, digits_fit, digits_val = train_test_split(
-    x_train / np.float32(255), y_train, test_size=1 / 12, random_state=seed
+    x_train.astype("float32") / 255, y_train, test_size=1 / 12, random_state=seed
 )
 y_fit, y_val = (
     keras.utils.to_categorical(digits_fit, 10),
