@@ -582,13 +582,13 @@ with open("benchmarks/depth_seeds.json") as file:  # a results file of the proje
 stack_names = {"sigmoid": "sigmoid", "relu": "ReLU", "sigmoid_scaled_init": "sigmoid, scaled start"}
 optimizer_names = {"sgd": "SGD", "adam": "Adam"}
 trained = {}
-for depth, stacks in depth_runs["depths"].items():
+for hidden_layers, stacks in depth_runs["depths"].items():
     for stack, optimizers in stacks.items():
         for optimizer, by_rate in optimizers.items():
             medians = {rate: float(np.median(found)) for rate, found in by_rate.items()}
-            best = depth_runs["best_learning_rates"][depth][stack][optimizer]
+            best = depth_runs["best_learning_rates"][hidden_layers][stack][optimizer]
             row = trained.setdefault(f"{stack_names[stack]}, {optimizer_names[optimizer]}", {})
-            row[f"{depth} layers"] = (
+            row[f"{hidden_layers} layers"] = (
                 f"{medians[str(best)]:.1%} at rate {best}"
                 if best is not None
                 else f"chance at all {len(medians)} rates"
@@ -609,7 +609,7 @@ print(pd.DataFrame(trained).T.to_string())
 # stays far below ReLU. All this holds for this small budget only. A longer training might
 # narrow the gaps.
 #
-# This is also why the ladder's two sigmoid layers learned: two layers lose less than six, and
+# This fits the ladder, whose two sigmoid layers learned: two layers lose less than six, and
 # the ladder trains with Adam.
 #
 # ## 7. What the simple model learned

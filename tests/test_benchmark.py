@@ -171,6 +171,20 @@ def test_the_top_readme_blocks_name_no_processor_and_no_ratio(monkeypatch):
     assert not re.search(r"Test CPU|avx|fma|classic|target|miss", text, re.I), text
 
 
+def test_the_benchmark_readme_says_what_the_committed_run_shows():
+    """The hand-written notes under the results block hold for results.json."""
+    results, text = load("results.json"), (BENCHMARKS / "README.md").read_text()
+    met = {name: target["met"] for name, target in results["targets"].items()}
+    deep = [met[name] for name in met if name.startswith("deep model")]
+    assert ("both targets missed" in text) == (not any(deep))
+    if "meets the target in each repeat" in text:
+        lesson, classic = (results["programs"][name]["runs"] for name in ("lesson", "classic"))
+        assert len(lesson) == len(classic) == results["repeats"] >= 3
+        assert all(a["seconds"] <= 0.75 * b["seconds"] for a, b in zip(lesson, classic))
+    words = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five"}
+    assert f"during its {words.get(results['repeats'], results['repeats'])} repeats" in text
+
+
 def test_the_benchmark_without_data_is_a_usage_error(tmp_path):
     result = run_script(BENCHMARK, "--data", tmp_path / "missing.npz", timeout=60)
     assert result.returncode == 2
