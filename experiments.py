@@ -565,9 +565,8 @@ print(table.T.to_string(float_format="{:.1e}".format))
 # too: the starting weights matter as well as the activation.
 #
 # Does that stop learning? A fair answer trains each stack at many learning rates, on several
-# seeds. That is too long for this chapter. `benchmarks/depth_seeds.py` ran it, and the next
-# cell reads its **results file**, `benchmarks/depth_seeds.json`. Its numbers come from that
-# run, not from this one.
+# seeds: too long for this chapter. A project script ran it. The next cell reads its **results
+# file**, `benchmarks/depth_seeds.json`, not this run.
 #
 # It trains stacks of two, four and six hidden layers of 64 units, each built as above. The
 # budget is small: 2 epochs on 6,000 digits, in batches of 50. Each stack tries a grid of
@@ -604,10 +603,9 @@ print(pd.DataFrame(trained).T.to_string())
 # layers, but stays at chance at four and six, at every rate tried. The ReLU stack learns at
 # every depth. So does the sigmoid stack with its scaled start, though less well at six layers.
 #
-# Adam helps the sigmoid stack too. Adam divides each weight's step by the size of its recent
-# gradients, so small gradients still make full steps. Yet at six layers, sigmoid with Adam
-# stays far below ReLU. All this holds for this small budget only. A longer training might
-# narrow the gaps.
+# Adam helps the sigmoid stack too: with Adam, small gradients still make full steps (section
+# 2). Yet at six layers, sigmoid with Adam stays far below ReLU. All this holds for this small
+# budget only.
 #
 # This fits the ladder, whose two sigmoid layers learned: two layers lose less than six, and
 # the ladder trains with Adam.
@@ -821,9 +819,10 @@ plt.show()
 # - A p above 0.05, or a range that crosses zero: the difference is within noise. It may be
 #   real, but this run does not show it.
 # - Three seeds is few. A range over three seeds can miss what a fourth would show. With no real
-#   effect, three seeds share one sign about one time in four.
+#   effect, three seeds share one sign about one time in four. Early stopping's gap is an
+#   example (below).
 # - Four rungs are four tests. At p near 0.05, one of four can pass by luck.
-# - The ladder's p-values are for this seed only: its spread over seeds is not measured here.
+# - The ladder's p-values are for this seed only.
 
 # %%
 for above, rung in zip(ladder, ladder[1:]):
@@ -860,7 +859,10 @@ results["overfitting"] = {"digits": few, "epochs": cure_epochs, "batch_size": 10
 # a negative validation loss change means the cure helped on new digits. A negative gap change
 # means it narrowed the gap. Read the sign of each range before its size.
 #
-# What this chapter does not measure: the ladder on other seeds.
+# More seeds: `benchmarks/ladder_seeds.py` runs this whole chapter on six seeds. Its results
+# file is `benchmarks/ladder_seeds.json`. There, the hidden layers bring the largest gain on
+# every seed. Every cure lowers the validation loss on every seed. But early stopping's gap
+# change takes both signs: within noise.
 #
 # ## Saving the results
 #
@@ -880,7 +882,8 @@ print("saved:", ", ".join(results))
 #   NumPy match Keras' step on a ReLU stack.
 # - On the ladder, the hidden layers bring the largest gain.
 # - With few training digits, a network overfits. Early stopping, dropout and random
-#   translation, one untuned setting each, lowered the validation loss and the gap (section 10).
+#   translation, one untuned setting each, lowered the validation loss. Dropout and random
+#   translation also narrowed the gap; early stopping's effect on it is within noise.
 # - Sigmoid layers can shrink the signal and its gradient. In six-layer stacks, ReLU learned
 #   best; a scaled start and Adam helped sigmoid less (a results file, over six seeds).
 # - Dense networks lose accuracy on moved digits, and their scores can claim more than they know.
