@@ -204,7 +204,7 @@ shifted_model.compile(
     loss="categorical_crossentropy",
     metrics=["categorical_accuracy"],
 )
-shifted_model.fit(x_fit, y_fit, batch_size=250, epochs=5, verbose=0)
+history = shifted_model.fit(x_fit, y_fit, batch_size=250, epochs=5, verbose=0)
 
 # %% [markdown]
 # Both models now read the validation digits and the same drawings. Each drawing counts only
