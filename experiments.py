@@ -32,8 +32,8 @@
 # 9. Whether its scores can be read as probabilities.
 # 10. How sure we can be of all this: the statistics, in one place.
 #
-# The chapter trains what it needs, so it runs on its own. Every number comes from its run,
-# except one table in section 6, read from a results file of the project.
+# The chapter trains what it needs, so it does not need the lesson's outputs. Every number
+# comes from its run, except where a results file of the project is named.
 
 # %%
 import json
@@ -239,8 +239,8 @@ print(table.T.to_string(float_format="{:.6g}".format))
 results["backprop_check"] = backprop_check
 
 # %% [markdown]
-# The two losses agree. In every layer, Keras' step matches ours to within float32 rounding:
-# the relative errors are tiny. So `fit` does this, step after step. Adam, the lesson's
+# The two losses agree. In every layer, Keras' step matches ours: the relative errors are
+# tiny. So `fit` does this, step after step. Adam, the lesson's
 # optimizer, starts from the same gradient but divides each weight's step by the size of its
 # recent gradients.
 #
@@ -249,8 +249,8 @@ results["backprop_check"] = backprop_check
 # A result means more beside a baseline. Guessing gets one digit in ten, 10%. A classic
 # statistics model, **logistic regression** (scikit-learn's), learns one weight per pixel and
 # digit, as the simple model does. To keep the run short, it trains on the first 10,000 of our
-# training digits only, and stops early (`max_iter` and `tol` below). So it is a floor, not a
-# fair match for the simple model, which learns from 55,000.
+# training digits only, with a loose `tol` (below). So it is a floor, not a fair match for the
+# simple model, which learns from 55,000.
 
 # %%
 logistic = LogisticRegression(max_iter=300, tol=1e-3)
@@ -414,10 +414,10 @@ print(
 #   Like dropout, it does nothing outside training.
 #
 # The budget is the same for all: 15 epochs of 10 batches of 100 digits, Adam at its default
-# learning rate. Each cure has one setting, not tuned. `fit` watches the first 2,000 validation
-# digits after each epoch, and early stopping chooses on them. So every cure is judged on the
-# other 3,000 validation digits, which nothing chose on. We run all four on three seeds. This
-# seed's curves are drawn below; section 10 compares the seeds.
+# learning rate. Each cure has one setting, not tuned. Early stopping chooses on the first 2,000
+# validation digits, watched after each epoch. So every cure is judged on the other 3,000
+# validation digits, which nothing chose on. We run all four on three seeds. This seed's curves
+# are drawn below; section 10 compares the seeds.
 
 # %%
 few, cure_epochs = 1_000, (5 if quick else 15)
@@ -521,7 +521,7 @@ print(table[shown].to_string(formatters={
 #   `backward`.
 #
 # A third stack is sigmoid too, with starting weights four times as large as Keras' default. That
-# makes up for the sigmoid's slope of at most 0.25. Keras calls a layer's weights its **kernel**.
+# partly offsets the sigmoid's slope of at most 0.25. Keras calls a layer's weights its **kernel**.
 # `VarianceScaling(16.0, ...)` draws them with sixteen times the default's variance, so four times
 # its standard deviation.
 
@@ -569,7 +569,8 @@ print(table.T.to_string(float_format="{:.1e}".format))
 # file**, `benchmarks/depth_seeds.json`, not this run.
 #
 # It trains stacks of two, four and six hidden layers of 64 units, each built as above. The
-# budget is small: 2 epochs on 6,000 digits, in batches of 50. Each stack tries a grid of
+# budget is small: 2 epochs on MNIST's first 6,000 training digits, in batches of 50. Its last
+# 5,000 training digits validate. Each stack tries a grid of
 # learning rates, with plain SGD and, for the default stacks, with Adam. A rate's score is its
 # median validation accuracy over six seeds. Each grid is wide enough that its best rate has a
 # smaller and a larger rate beside it. Where every rate stays below 20%, near chance, no rate is
@@ -604,8 +605,8 @@ print(pd.DataFrame(trained).T.to_string())
 # every depth. So does the sigmoid stack with its scaled start, though less well at six layers.
 #
 # Adam helps the sigmoid stack too: with Adam, small gradients still make full steps (section
-# 2). Yet at six layers, sigmoid with Adam stays far below ReLU. All this holds for this small
-# budget only.
+# 2). Yet at six layers, sigmoid with Adam stays far below ReLU. Only this small budget was
+# measured.
 #
 # This fits the ladder, whose two sigmoid layers learned: two layers lose less than six, and
 # the ladder trains with Adam.
@@ -800,7 +801,7 @@ plt.show()
 #
 # ## 10. How sure are we? The statistics, in one place
 #
-# Each number above comes from one run. Two kinds of chance could move it.
+# Each number above, but section 6's table, comes from one run. Two kinds of chance could move it.
 #
 # **The test set's noise.** A change **fixes** some test digits the rung above got wrong, and
 # **breaks** others it got right. Suppose the change made no difference. Then each of these
@@ -819,8 +820,8 @@ plt.show()
 # - A p above 0.05, or a range that crosses zero: the difference is within noise. It may be
 #   real, but this run does not show it.
 # - Three seeds is few. A range over three seeds can miss what a fourth would show. With no real
-#   effect, three seeds share one sign about one time in four. Early stopping's gap is an
-#   example (below).
+#   effect, three seeds share one sign about one time in four. Early stopping's gap may be one
+#   (below).
 # - Four rungs are four tests. At p near 0.05, one of four can pass by luck.
 # - The ladder's p-values are for this seed only.
 
@@ -859,10 +860,10 @@ results["overfitting"] = {"digits": few, "epochs": cure_epochs, "batch_size": 10
 # a negative validation loss change means the cure helped on new digits. A negative gap change
 # means it narrowed the gap. Read the sign of each range before its size.
 #
-# More seeds: `benchmarks/ladder_seeds.py` runs this whole chapter on six seeds. Its results
-# file is `benchmarks/ladder_seeds.json`. There, the hidden layers bring the largest gain on
-# every seed. Every cure lowers the validation loss on every seed. But early stopping's gap
-# change takes both signs: within noise.
+# More seeds: `benchmarks/ladder_seeds.json` keeps this chapter run on six seeds. There, the
+# hidden layers bring the largest gain on every seed, and every cure lowers the validation
+# loss. Early stopping's gap change takes both signs. The recipe rung's p exceeds 0.05 on three
+# seeds.
 #
 # ## Saving the results
 #
@@ -879,13 +880,14 @@ print("saved:", ", ".join(results))
 # - Gradient descent moves each weight against its gradient, by the learning rate times it.
 #   Too small a rate crawls, too large a rate overshoots.
 # - Backpropagation computes the gradient layer by layer, from the output back. Twenty lines of
-#   NumPy match Keras' step on a ReLU stack.
+#   NumPy match Keras' step, with ReLU or sigmoid.
 # - On the ladder, the hidden layers bring the largest gain.
 # - With few training digits, a network overfits. Early stopping, dropout and random
 #   translation, one untuned setting each, lowered the validation loss. Dropout and random
-#   translation also narrowed the gap; early stopping's effect on it is within noise.
-# - Sigmoid layers can shrink the signal and its gradient. In six-layer stacks, ReLU learned
-#   best; a scaled start and Adam helped sigmoid less (a results file, over six seeds).
+#   translation also narrowed the gap; early stopping's change to it, over six seeds, takes both
+#   signs.
+# - Sigmoid layers can shrink the signal and its gradient. In briefly trained six-layer stacks,
+#   ReLU learned best; a scaled start or Adam helped sigmoid less (six seeds).
 # - Dense networks lose accuracy on moved digits, and their scores can claim more than they know.
 #
 # Next: `exercises.ipynb`, whose second group builds on this chapter.

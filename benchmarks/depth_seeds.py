@@ -105,7 +105,9 @@ def validation_accuracy(model, optimizer: str, rate: float, seed: int, data: dic
 def best_rate(by_rate: dict[str, list[float]]) -> float | None:
     """The rate with the highest median over the seeds (ties go to the smaller rate); None
     where every rate stayed at chance."""
-    medians = {float(rate): statistics.median(values) for rate, values in by_rate.items()}
+    # Rounded, so that equal counts of right digits tie: float32 accuracies of the same count
+    # can differ in their last bits, and that would break the tie by accident.
+    medians = {float(rate): round(statistics.median(values), 6) for rate, values in by_rate.items()}
     best = max(sorted(medians), key=medians.get)
     return None if medians[best] < AT_CHANCE else best
 

@@ -8,12 +8,14 @@ import re
 import statistics
 import sys
 
+import numpy as np
 import pytest
 
 from conftest import ROOT, run_script
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import benchmark  # noqa: E402
+import depth_seeds  # noqa: E402
 import report  # noqa: E402
 
 BENCHMARKS = ROOT / "benchmarks"
@@ -227,8 +229,17 @@ def test_every_depth_grid_brackets_its_best_rate():
                     note = f"{layers} hidden layers, {variant}, {optimizer}: every rate stayed"
                     assert any(line.startswith(note) for line in depth["no_best_rate"]), where
                     continue
-                assert medians[best] == max(medians.values()), where
+                assert best == depth_seeds.best_rate(by_rate), (
+                    f"{where}: the best, ties to the smaller"
+                )
                 assert grid[0] < best < grid[-1], f"{where}: best rate {best} on the edge {grid}"
+
+
+def test_a_tie_in_the_depth_grid_goes_to_the_smaller_rate():
+    """The same count of right digits, computed in float32, may differ in its last bits."""
+    tie = {"1.0": [0.8946, float(np.float32(0.8947))], "3.0": [0.8946, 0.8947], "0.3": [0.5, 0.5]}
+    assert depth_seeds.best_rate(tie) == 1.0
+    assert depth_seeds.best_rate({"0.1": [0.15, 0.1], "1.0": [0.12, 0.1]}) is None
 
 
 def test_every_recipe_search_grid_brackets_its_chosen_rate():

@@ -78,6 +78,8 @@ def test_section_10_and_the_recap_hold_on_every_seed_of_the_ladder_seed_file():
     for index, seed in enumerate(runs["seeds"]):
         gains = [below[index] - above[index] for above, below in zip(tests, tests[1:])]
         assert max(gains) == gains[2], f"seed {seed}: the hidden layers bring the largest gain"
+    recipe = next(rung for rung in runs["rungs"] if rung["change"] == "the deep model's recipe")
+    assert sum(p > 0.05 for p in recipe["p_value"]) == 3  # "exceeds 0.05 on three seeds"
     gap_changes = {cure: [] for cure in CURES[1:]}
     for overfitting in runs["sections"]["overfitting"]:
         for cure in CURES[1:]:
