@@ -16,6 +16,7 @@ from conftest import ROOT, run_script
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import benchmark  # noqa: E402
 import depth_seeds  # noqa: E402
+import recipe_search  # noqa: E402
 import report  # noqa: E402
 
 BENCHMARKS = ROOT / "benchmarks"
@@ -254,6 +255,11 @@ def test_every_recipe_search_grid_brackets_its_chosen_rate():
                 continue
             assert min(rates) < chosen["learning_rate"] < max(rates), f"{where}: on the edge"
             assert chosen["bracketed"] is True, where
+
+
+def test_a_recipe_search_limited_to_a_budget_without_a_grid_says_so_before_training():
+    with pytest.raises(SystemExit, match="deep has no grid of \\[7\\] epochs"):
+        recipe_search.search("deep", None, [42], [7])
 
 
 def test_recipe_search_scores_the_test_digits_only_for_chosen_recipes():

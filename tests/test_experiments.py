@@ -70,6 +70,34 @@ def test_section_6_prose_holds_for_its_results_file():
         assert at_best("6", *helped) < relu_at_six  # the recap: they helped sigmoid less
 
 
+def test_section_4_fair_comparison_holds_for_the_recipe_search_and_the_ladder_seed_file():
+    """Each activation at its own best rate (benchmarks/recipe_search.json): sigmoid's rate is
+    above the lesson's, ReLU still leads on all six seeds, and by less than on the ladder's last
+    rung, seed by seed (benchmarks/ladder_seeds.json: the same splits and starts)."""
+    budget = "adam, 5 epochs"
+    search = json.loads((ROOT / "benchmarks" / "recipe_search.json").read_text())
+    rounds = {found["model"]: found for found in search["rounds"]}
+    sigmoid, relu = rounds["sigmoid_hidden"], rounds["deep"]
+    seeds = relu["seeds"]
+    assert sigmoid["seeds"] == seeds and len(seeds) == 6  # "all six seeds"
+    best = {}
+    for name, found in (("sigmoid", sigmoid), ("relu", relu)):
+        assert len(found["grids"][budget]["learning_rates"]) == 5  # "five rates each"
+        rate = found["chosen"][budget]["learning_rate"]
+        best[name] = found["grids"][budget]["validation_accuracy"][f"{rate:g}"]
+    assert (
+        sigmoid["chosen"][budget]["learning_rate"] > 0.004 == relu["lesson_recipe"]["learning_rate"]
+    )
+    fair_gains = dict(zip(seeds, (r - s for r, s in zip(best["relu"], best["sigmoid"]))))
+    assert min(fair_gains.values()) > 0  # "ReLU still reads more validation digits"
+    ladder = json.loads((ROOT / "benchmarks" / "ladder_seeds.json").read_text())
+    rungs = {rung["change"]: rung["validation_accuracy"] for rung in ladder["rungs"]}
+    on_ladder = zip(rungs["ReLU instead of sigmoid: the deep model"],
+                    rungs["two hidden layers of 512 sigmoid units"])  # fmt: skip
+    for seed, (relu_rung, sigmoid_rung) in zip(ladder["seeds"], on_ladder):
+        assert fair_gains[seed] < relu_rung - sigmoid_rung, f"seed {seed}: smaller than the rung"
+
+
 def test_section_10_and_the_recap_hold_on_every_seed_of_the_ladder_seed_file():
     """What the chapter says of benchmarks/ladder_seeds.json: the chapter run on six seeds."""
     runs = json.loads((ROOT / "benchmarks" / "ladder_seeds.json").read_text())
@@ -93,8 +121,9 @@ def test_section_10_and_the_recap_hold_on_every_seed_of_the_ladder_seed_file():
 def run_chapter(folder: Path, monkeypatch, mnist_path, **parameters) -> dict:
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
     monkeypatch.setenv("MPLBACKEND", "Agg")
-    (folder / "benchmarks").mkdir(parents=True, exist_ok=True)  # section 6 reads a results file
-    shutil.copy(ROOT / "benchmarks" / "depth_seeds.json", folder / "benchmarks")
+    (folder / "benchmarks").mkdir(parents=True, exist_ok=True)  # sections 4 and 6 read them
+    for results_file in ("depth_seeds.json", "recipe_search.json"):
+        shutil.copy(ROOT / "benchmarks" / results_file, folder / "benchmarks")
     run_notebook(NOTEBOOK, folder, data=str(mnist_path), **parameters)
     return json.loads((folder / "outputs" / "experiments.json").read_text())
 
