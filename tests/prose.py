@@ -65,12 +65,20 @@ def word_count(text: str) -> int:
     return len(WORD.findall(text))
 
 
+def markdown_words(path: Path) -> int:
+    """Every word of the markdown cells, headings included: what a word limit counts."""
+    lines = [line.removeprefix("#") for kind, lines in cells(path) if kind == "markdown"
+             for line in lines]  # fmt: skip
+    return word_count("\n".join(lines))
+
+
 def prose_stats(path: Path) -> dict:
     found = sentences(path)
     lengths = [word_count(s) for s in found]
     longest = max(found, key=word_count)
     return {
         "words": sum(lengths),
+        "words_with_headings": markdown_words(path),
         "sentences": len(found),
         "average": sum(lengths) / len(found),
         "longest": max(lengths),

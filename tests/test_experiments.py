@@ -11,6 +11,7 @@ import statistics
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 
 from conftest import ROOT, notebook_text, run_notebook
@@ -23,7 +24,7 @@ CURES = ["no cure", "early stopping", "dropout", "random translation"]
 
 def test_the_prose_keeps_the_sentence_rules():
     stats = prose_stats(SCRIPT)
-    assert stats["words"] <= 3500, stats["words"]
+    assert stats["words_with_headings"] <= 3500, stats["words_with_headings"]
     assert stats["longest"] <= 40, stats["longest_sentence"]
     assert stats["average"] <= 20
 
@@ -71,10 +72,11 @@ def test_section_6_prose_holds_for_its_results_file():
 
 
 def test_section_4_fair_comparison_holds_for_the_recipe_search_and_the_ladder_seed_file():
-    """Each activation at its own best rate (benchmarks/recipe_search.json): sigmoid's rate is
-    above the lesson's, ReLU still leads on all six seeds, and by less than on the ladder's last
-    rung, seed by seed (benchmarks/ladder_seeds.json: the same splits and starts)."""
-    budget = "adam, 5 epochs"
+    """Each activation at its own best rate (benchmarks/recipe_search.json): sigmoid does best
+    at higher rates than the lesson's; ReLU still leads on all six seeds, on validation and on
+    test digits; on each seed, by less than the ladder's last rung gains there, on both sets of
+    digits (benchmarks/ladder_seeds.json: the same splits and starts)."""
+    budget, tie = "adam, 5 epochs", 0.0005  # recipe_search.TIE: a tie goes to the smaller rate
     search = json.loads((ROOT / "benchmarks" / "recipe_search.json").read_text())
     rounds = {found["model"]: found for found in search["rounds"]}
     sigmoid, relu = rounds["sigmoid_hidden"], rounds["deep"]
@@ -82,20 +84,26 @@ def test_section_4_fair_comparison_holds_for_the_recipe_search_and_the_ladder_se
     assert sigmoid["seeds"] == seeds and len(seeds) == 6  # "all six seeds"
     best = {}
     for name, found in (("sigmoid", sigmoid), ("relu", relu)):
-        assert len(found["grids"][budget]["learning_rates"]) == 5  # "five rates each"
-        rate = found["chosen"][budget]["learning_rate"]
-        best[name] = found["grids"][budget]["validation_accuracy"][f"{rate:g}"]
-    assert (
-        sigmoid["chosen"][budget]["learning_rate"] > 0.004 == relu["lesson_recipe"]["learning_rate"]
-    )
-    fair_gains = dict(zip(seeds, (r - s for r, s in zip(best["relu"], best["sigmoid"]))))
-    assert min(fair_gains.values()) > 0  # "ReLU still reads more validation digits"
+        grid, chosen = found["grids"][budget], found["chosen"][budget]
+        assert len(grid["learning_rates"]) == 5  # "five rates each"
+        best[name] = {"validation": grid["validation_accuracy"][f"{chosen['learning_rate']:g}"],
+                      "test": chosen["test_accuracy"]}  # fmt: skip
+    lesson_rate = relu["lesson_recipe"]["learning_rate"]
+    assert relu["chosen"][budget]["learning_rate"] == lesson_rate  # the lesson's rate, confirmed
+    by_rate = sigmoid["grids"][budget]["validation_accuracy"].items()
+    medians = {float(rate): statistics.median(found) for rate, found in by_rate}
+    best_rates = [rate for rate, median in medians.items() if median >= max(medians.values()) - tie]
+    assert min(best_rates) > lesson_rate  # "sigmoid does best at higher rates than the lesson's"
     ladder = json.loads((ROOT / "benchmarks" / "ladder_seeds.json").read_text())
-    rungs = {rung["change"]: rung["validation_accuracy"] for rung in ladder["rungs"]}
-    on_ladder = zip(rungs["ReLU instead of sigmoid: the deep model"],
-                    rungs["two hidden layers of 512 sigmoid units"])  # fmt: skip
-    for seed, (relu_rung, sigmoid_rung) in zip(ladder["seeds"], on_ladder):
-        assert fair_gains[seed] < relu_rung - sigmoid_rung, f"seed {seed}: smaller than the rung"
+    rungs = {rung["change"]: rung for rung in ladder["rungs"]}
+    relu_rung = rungs["ReLU instead of sigmoid: the deep model"]
+    sigmoid_rung = rungs["two hidden layers of 512 sigmoid units"]
+    for digits in ("validation", "test"):
+        fair = dict(zip(seeds, np.subtract(best["relu"][digits], best["sigmoid"][digits])))
+        assert min(fair.values()) > 0, digits  # "ReLU leads on all six seeds"
+        rung = np.subtract(relu_rung[f"{digits}_accuracy"], sigmoid_rung[f"{digits}_accuracy"])
+        for seed, gain in zip(ladder["seeds"], rung):
+            assert fair[seed] < gain, f"{digits}, seed {seed}: the last rung gains more"
 
 
 def test_section_10_and_the_recap_hold_on_every_seed_of_the_ladder_seed_file():
