@@ -257,9 +257,14 @@ def test_every_recipe_search_grid_brackets_its_chosen_rate():
             assert chosen["bracketed"] is True, where
 
 
-def test_a_recipe_search_limited_to_a_budget_without_a_grid_says_so_before_training():
-    with pytest.raises(SystemExit, match="deep has no grid of \\[7\\] epochs"):
-        recipe_search.search("deep", None, [42], [7])
+def test_the_recipe_search_file_holds_one_round_of_every_grid_the_search_defines():
+    """The file is what ``recipe_search.py`` makes today: no grid left unrun, none stale."""
+    rounds = {found["model"]: found for found in load("recipe_search.json")["rounds"]}
+    assert sorted(rounds) == sorted(recipe_search.GRIDS)
+    for model, grids in recipe_search.GRIDS.items():
+        measured = rounds[model]["grids"]
+        expected = {recipe_search.grid_name(*grid): list(rates) for grid, rates in grids.items()}
+        assert {grid: found["learning_rates"] for grid, found in measured.items()} == expected
 
 
 def test_recipe_search_scores_the_test_digits_only_for_chosen_recipes():
@@ -274,8 +279,6 @@ def test_recipe_search_scores_the_test_digits_only_for_chosen_recipes():
         for grid, chosen in found["chosen"].items():
             if chosen["learning_rate"]:
                 assert len(chosen["test_accuracy"]) == len(found["seeds"]), grid
-    earlier = load("recipe_search_earlier_rounds.json")
-    assert list(_test_keys(earlier["rounds"])) == []
 
 
 def test_the_lesson_recipe_file_compares_on_validation_digits_over_two_seeds_or_more():
@@ -290,8 +293,8 @@ def test_the_lesson_recipe_file_compares_on_validation_digits_over_two_seeds_or_
 
 def test_no_processor_details_in_the_seed_files():
     """Machine details belong in benchmarks/README.md and results.json only."""
-    for name in ("depth_seeds.json", "recipe_search.json", "recipe_search_earlier_rounds.json",
-                 "lesson_recipe.json", "ladder_seeds.json", "ladder_seeds_jax.json"):  # fmt: skip
+    for name in ("depth_seeds.json", "recipe_search.json", "lesson_recipe.json",
+                 "ladder_seeds.json", "ladder_seeds_jax.json"):  # fmt: skip
         path = BENCHMARKS / name
         if path.exists():
             assert not re.search(r'"cpu|avx|EPYC|Intel', path.read_text()), name
