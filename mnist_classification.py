@@ -23,13 +23,13 @@
 #
 # You build two **models**. A model is a function with many adjustable numbers: it takes a
 # picture and gives ten outputs, one per digit. The simple one reads about 92% of new digits
-# right. The deep one, a bigger network, reads about 98%. You then look at each one's mistakes,
+# right. The deep one, a larger model, reads about 98%. You then look at each one's mistakes,
 # and at what makes the deep one better.
 #
 # We use **Keras**, a Python library for neural networks. It hands the arithmetic to TensorFlow
 # (or to JAX, if you choose it). Run the cells from top to bottom: every number below comes from
-# that run. TensorFlow may print a few lines about CUDA or a GPU, some marked E for error. Without
-# a GPU, they are harmless.
+# that run. TensorFlow may print a few start-up lines about a graphics card (GPU), some marked E
+# for error. Without a GPU, they are harmless.
 
 # %%
 import os
@@ -54,7 +54,7 @@ quick = False  # True: a few thousand digits only, to check quickly that everyth
 #
 # Keras downloads MNIST (11 MB) the first time and keeps it. Offline, set `data` to a local
 # copy of `mnist.npz`. MNIST comes as 60,000 **training** digits to learn from and 10,000
-# **test** digits. The test digits were written by other people. They measure how well a model
+# **test** digits, written by other people than the training digits. They measure how well a model
 # reads digits it has never seen.
 
 # %%
@@ -63,7 +63,7 @@ if data:  # a local mnist.npz, in the layout of Keras' own copy
         with np.load(data) as mnist:
             x_train, y_train = mnist["x_train"], mnist["y_train"]
             x_test, y_test = mnist["x_test"], mnist["y_test"]
-    except (OSError, ValueError, KeyError) as error:
+    except (OSError, ValueError, KeyError, TypeError) as error:
         raise ValueError(f"data = {data!r} is not a readable mnist.npz: {error}") from None
 else:
     (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
@@ -95,7 +95,7 @@ plt.show()
 #
 # We also hold out a twelfth of the training digits, drawn at random: the **validation** set.
 # The models never learn from it. It shows how a model does on unseen digits, so we choose
-# settings with it. The test digits give the final verdict only, once, at the end.
+# training settings with it. The test digits give the final verdict only, once, at the end.
 #
 # Each label becomes ten **targets**, one per model output: 1 for the right digit, 0 for the
 # others. This is **one-hot** coding: the digit 3 becomes `[0, 0, 0, 1, 0, 0, 0, 0, 0, 0]`.
@@ -142,17 +142,17 @@ simple_model.summary()
 #
 # - The model reads a **batch** of 250 training digits.
 # - The **loss** measures how wrong its outputs are, in one number. Ours is **binary
-#   cross-entropy**: −ln(output) where the target is 1, −ln(1 − output) where it is 0. It
-#   punishes a confident wrong answer hardest.
+#   cross-entropy**: −ln(output) where the target is 1, −ln(1 − output) where it is 0,
+#   averaged over all answers. It punishes a confident wrong answer hardest.
 # - The **gradient** says, for every weight, how the loss changes when that weight grows a little.
-# - The **optimizer** moves every weight a little against its gradient. Ours is **Adam**: it
-#   divides each weight's move by the size of that weight's recent gradients.
+# - The **optimizer** moves every weight against its gradient, downhill for the loss.
+#   Ours is **Adam**, which adapts each weight's step to that weight's recent gradients.
 #
 # The **learning rate** sets the size of these moves. Keras' default for Adam is a fixed 0.001.
-# We start higher and let the rate fall to zero along a cosine curve: fast progress first, then
-# small steps that settle. We tried both on the validation digits, with two seeds, in runs kept
-# in `benchmarks/lesson_recipe.json`. The higher, falling rate beat the default by 2.18 to 2.50
-# percentage points of accuracy.
+# We start higher, at 0.05, and let the rate fall to zero along a cosine curve: fast progress
+# first, then small steps that settle. We tried both on the validation digits, with two seeds,
+# in runs kept in `benchmarks/lesson_recipe.json`. The higher, falling rate beat the default by
+# 2.18 to 2.50 percentage points of accuracy.
 #
 # One pass over all training digits is an **epoch**. The optimizer, learning rate, epochs and
 # batch size make the model's training **recipe**. `compile` gives the model its loss, its
@@ -174,8 +174,8 @@ simple_model.compile(
 # So before `fit` trains the model, we check its loss with `evaluate`. It returns the loss, then
 # the metric.
 #
-# After each epoch, `fit` prints the steps it took (220 here), then the loss and the
-# **accuracy**. Accuracy is the share of digits read right; Keras calls it `categorical_accuracy`.
+# After each epoch, `fit` prints the steps it took (220 here), then the **accuracy** and the
+# loss. Accuracy is the share of digits read right; Keras calls it `categorical_accuracy`.
 # The first pair is on the training digits. The `val_` pair is on the validation digits. The
 # training pair is averaged over the epoch, while the model was still learning. So it can trail
 # the validation pair, which is measured at the epoch's end.
@@ -223,8 +223,6 @@ plt.show()
 # - a **classification report**, one row per digit. **Precision** is the share of the model's
 #   "3" answers that were 3s. **Recall** is the share of true 3s it called "3". The **F1-score**
 #   is high only when both are. **Support** is how many test digits the row counts.
-#
-# We define this once, as a function, and use it for both models.
 
 
 # %%
@@ -250,9 +248,8 @@ def test(model):
     print(classification_report(y_test, answers, digits=3))
     recall = matrix.diagonal() / matrix.sum(axis=1)  # right answers / true digits, per digit
     mistakes = matrix - np.diag(matrix.diagonal())  # the matrix with its diagonal set to 0
-    true, said = np.unravel_index(
-        mistakes.argmax(), mistakes.shape
-    )  # the largest cell's row, column
+    # The largest cell's row and column: the true digit, and what the model said it was.
+    true, said = np.unravel_index(mistakes.argmax(), mistakes.shape)
     print(f"lowest recall: the {recall.argmin()}s, {recall.min():.1%} of them read right")
     print(f"commonest mistake: {true} read as {said}, {mistakes.max()} times")
     return {"test_accuracy": accuracy, "test_loss": loss, "mistakes": int(mistakes.sum())}
@@ -261,26 +258,26 @@ def test(model):
 simple_results = test(simple_model)
 
 # %% [markdown]
-# Read the report's last lines too. **Macro avg** is the plain mean over the ten digits.
-# **Weighted avg** weighs each digit by its support. The heatmap shows which digits the model
-# mixes up. Its largest cell is the commonest mistake, printed above. Each heatmap has its own
-# colour scale, so read the numbers.
+# **Macro avg**, near the report's end, is the plain mean over the ten digits. **Weighted avg**
+# weighs each digit by its support. The heatmap shows which digits the model mixes up. Its
+# largest cell is the commonest mistake, printed above. Each heatmap has its own colour scale,
+# so read the numbers.
 
 # %% [markdown]
 # ## 5. The deep model: hidden layers, ReLU and softmax
 #
 # **Hidden layers** sit between the input and the output. The output layer then decides from
-# what the hidden units found, not from raw pixels. Our deep model has two hidden layers of 512
-# units each.
+# what the hidden units found, not from raw pixels. Hidden layers make a network **deep**. Ours
+# has two, of 512 units each.
 #
 # Each hidden unit applies **ReLU**, max(0, z): it passes a positive sum on and stops a negative
 # one. The output layer applies **softmax**, e^z_i / (e^z_0 + ... + e^z_9). It turns the ten
 # logits into ten positive scores that add up to 1: one answer out of ten.
 #
 # Its loss is **categorical cross-entropy**: −ln of the score of the true digit. Untrained,
-# every score is near 1/10, so the loss starts near ln 10 = 2.303. The recipe is the same kind
-# as before, starting from 0.004. On the validation digits it beat Adam's default by 0.58 to
-# 1.18 points.
+# every score is near 1/10, so the loss starts near ln 10 = 2.303. Its learning rate falls
+# along a cosine curve too, from 0.004 over 5 epochs. On the validation digits, that beat Adam's
+# default by 0.58 to 1.18 points.
 
 # %%
 keras.utils.set_random_seed(seed)
@@ -313,8 +310,9 @@ deep_results = test(deep_model)
 # %% [markdown]
 # ## 6. Side by side
 #
-# The table puts the two models' test results together. Compare their accuracies and mistakes,
-# not their losses: the two losses are different formulas. The curves show each model's
+# Compare the deep model's heatmap and report with the simple model's. The table puts the two
+# models' test results together. Compare their accuracies and mistakes, not their losses: the
+# two losses are different formulas. The curves show each model's
 # validation accuracy after each epoch.
 
 # %%
@@ -362,8 +360,8 @@ plt.show()
 #
 # **The same network, two activations.** Here one network is trained twice: four hidden layers
 # of 128 units, with Keras' default Adam, for three epochs. The two copies start from the same
-# weights and see the same batches. Only the hidden activation differs, so even their first
-# losses, before training, differ a little.
+# weights and see the same batches. Only the hidden activation differs. It changes even the
+# losses before training a little.
 
 # %%
 curves = {}
@@ -373,7 +371,7 @@ for activation in ("sigmoid", "relu"):
     output = layers.Dense(10, activation="softmax")
     model = keras.Sequential([keras.Input(shape=(28, 28)), layers.Flatten(), *hidden, output])
     model.compile(optimizer="adam", loss="categorical_crossentropy")
-    before = model.evaluate(x_val, y_val, verbose=0)
+    before = model.evaluate(x_val, y_val, verbose=0)  # the loss alone: no metric compiled
     history = model.fit(
         x_fit, y_fit, batch_size=batch_size, epochs=3, validation_data=validation, verbose=0
     )
@@ -386,14 +384,14 @@ plt.savefig("outputs/sigmoid_or_relu.png")
 plt.show()
 
 # %% [markdown]
-# Compare the two curves above. Epoch 0 is before training. Where the ReLU curve lies lower,
-# ReLU learned faster, with this budget and this seed. The experiments chapter gives each
-# activation its own best learning rate, over several seeds.
+# Epoch 0 is before training. Where the ReLU curve lies lower,
+# ReLU learned faster, in these three epochs, with this seed. The experiments chapter
+# (`experiments.ipynb`) gives each activation its own best learning rate, over several seeds.
 #
 # **Softmax against ten sigmoids.** The simple model's ten sigmoid answers are separate, so
 # nothing makes them add up to 1. Softmax shares out 1 among the ten digits: raising one score
-# lowers the others. Here are the sums of the ten outputs, for the middle 90% of the test digits
-# (from the 5th to the 95th percentile):
+# lowers the others. Here are the sums of the ten outputs, for the middle 90% of the test
+# digits:
 
 # %%
 for model in (simple_model, deep_model):
@@ -406,8 +404,9 @@ for model in (simple_model, deep_model):
 #
 # **Overfitting.** A model can learn details of its training digits that do not carry over to
 # new ones. It then reads its training digits better than unseen ones: that is **overfitting**.
-# The deep model's log in section 5 already showed it. The gap between the two accuracies shows
-# how much. We measure both on 5,000 digits, with `evaluate`:
+# In section 5's log, the deep model's last training accuracy was above its validation
+# accuracy. The gap between the two shows how much. We measure both on 5,000 digits, with
+# `evaluate`:
 
 # %%
 for model in (simple_model, deep_model):

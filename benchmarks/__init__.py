@@ -1,2 +1,2 @@
-"""Measurements of the lesson and their result files: each script here runs alone (see
-README.md); ``seed_results`` reads the result files for the lesson and the READMEs."""
+"""Measurements of the lesson and the chapters, and their result files: each script here runs
+alone (see README.md); ``report`` writes their numbers into the READMEs."""

@@ -32,7 +32,7 @@ CHAPTERS = {
     "mnist_classification": (
         "the lesson: MNIST, a simple and a deep model, their confusion matrices and reports, "
         "why sigmoid, ReLU and softmax",
-        40,
+        45,
     ),
     "experiments": (
         "gradient descent and backpropagation by hand, why the deep model does better (one "

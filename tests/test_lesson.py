@@ -159,6 +159,15 @@ def test_a_file_that_is_not_npz_says_so(tmp_path, monkeypatch):
         run_loading_cell(page)
 
 
+def test_a_single_array_file_says_it_is_not_an_npz(tmp_path, monkeypatch):
+    """np.load reads an .npy file as one array, which has no x_train to read."""
+    monkeypatch.chdir(tmp_path)
+    array = tmp_path / "images.npy"
+    np.save(array, np.zeros((20, 28, 28), np.uint8))
+    with pytest.raises(ValueError, match="images.npy' is not a readable mnist.npz"):
+        run_loading_cell(array)
+
+
 def test_an_npz_of_other_arrays_says_it_is_not_mnist(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     other = tmp_path / "other.npz"
