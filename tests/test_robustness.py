@@ -1,4 +1,4 @@
-"""Digits moved by a few pixels (mnist_lesson.reports.shifted), as the experiments chapter and
+"""Digits moved by a few pixels (mnist_lesson.shifts.shifted), as the experiments chapter and
 the exercises move them."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mnist_lesson.reports import points_range, shifted
+from mnist_lesson.shifts import shifted
 
 
 def dots(count=8):
@@ -39,7 +39,3 @@ def test_what_leaves_the_picture_is_lost_and_the_border_is_blank():
     assert moved[0, :2].sum() == 0 and moved[1, -2:].sum() == 0
     assert moved[2, :, :2].sum() == 0 and moved[3, :, -2:].sum() == 0
     assert all(image.sum() == 28 * 26 for image in moved)
-
-
-def test_points_range():
-    assert points_range([0.0054, -0.001, 0.0074]) == "-0.10 to +0.74"

@@ -1,5 +1,4 @@
-"""Digits moved by a few pixels, for the experiments chapter and the exercises, and the way the
-benchmarks print a change in accuracy."""
+"""Digits moved by a few pixels, for the experiments chapter and the exercises."""
 
 from __future__ import annotations
 
@@ -17,13 +16,3 @@ def shifted(images: np.ndarray, pixels: int) -> np.ndarray:
         top, left = pixels - down * pixels, pixels - right * pixels
         moved[direction::4] = padded[direction::4, top : top + 28, left : left + 28]
     return moved
-
-
-def points(value: float) -> str:
-    """A change in accuracy (a fraction) in signed percentage points: ``+0.67``."""
-    return f"{100 * value:+.2f}"
-
-
-def points_range(values) -> str:
-    """The smallest and largest of ``values`` (fractions) in signed points: ``+0.54 to +0.74``."""
-    return f"{points(min(values))} to {points(max(values))}"
