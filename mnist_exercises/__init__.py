@@ -7,6 +7,8 @@ import math
 
 import numpy as np
 
+from mnist_lesson.shifts import shifted
+
 
 class Verdict(int):
     """A check's answer, 1 (True) or 0 (False); a notebook shows its printed line alone."""
@@ -46,16 +48,6 @@ def _close(a, b, tolerance=1e-4) -> bool:
 
 def _accuracy(model, images, digits) -> float:
     return float(np.mean(model.predict(images, verbose=0).argmax(axis=1) == digits))
-
-
-def moved(images: np.ndarray, pixels: int) -> np.ndarray:
-    """Image i (N x 28 x 28) moved ``pixels`` down, up, right or left, by i mod 4."""
-    padded = np.pad(images, ((0, 0), (pixels, pixels), (pixels, pixels)))
-    result = np.empty_like(images)
-    for direction, (down, right) in enumerate([(1, 0), (-1, 0), (0, 1), (0, -1)]):
-        top, left = pixels - down * pixels, pixels - right * pixels
-        result[direction::4] = padded[direction::4, top : top + 28, left : left + 28]
-    return result
 
 
 @_check(1)
@@ -146,23 +138,25 @@ def check_overfitting(overfit, cured):
 
 
 @_check(7)
-def check_sigmoid_stack_learning_rate(learning_rate, data, at_least=0.4):
-    """Exercise 7: a rate at which Adam takes six sigmoid layers out of chance, in 2 epochs."""
-    import keras
-
-    if _missing(learning_rate):
-        yield "replace None with a learning rate, such as 0.0001"
-    x_fit, y_fit, x_val, val_digits = data
-    keras.utils.set_random_seed(42)
-    stack = keras.Sequential([keras.Input(shape=(28, 28)), keras.layers.Flatten()] + [
-        keras.layers.Dense(64, activation="sigmoid") for _ in range(6)
-    ] + [keras.layers.Dense(10, activation="softmax")])  # fmt: skip
-    stack.compile(keras.optimizers.Adam(float(learning_rate)), "categorical_crossentropy")
-    stack.fit(x_fit[:6000], y_fit[:6000], epochs=2, batch_size=50, verbose=0)
-    accuracy = _accuracy(stack, x_val, val_digits)
+def check_sigmoid_stack_learning_rate(learning_rate, accuracy_by_rate, stack_accuracy,
+                                      at_least=0.4):  # fmt: skip
+    """Exercise 7: the best of a grid of rates, bracketed, at which Adam takes six sigmoid layers
+    out of chance; ``stack_accuracy(rate)`` trains the stack and returns its validation accuracy."""
+    if _missing(learning_rate) or len(accuracy_by_rate) < 3:
+        yield "try three rates or more, ten times apart, and set adam_learning_rate to the best"
+    rates = sorted(accuracy_by_rate)
+    if learning_rate not in accuracy_by_rate:
+        yield f"adam_learning_rate is {learning_rate}, a rate missing from accuracy_by_rate"
+    if accuracy_by_rate[learning_rate] < max(accuracy_by_rate.values()):
+        yield f"{learning_rate} is not the best rate you tried"
+    if not rates[0] < learning_rate < rates[-1]:
+        yield f"{learning_rate} sits on the edge of your grid: try one ten times beyond it"
+    accuracy = stack_accuracy(learning_rate)  # the check trains it again, from the same start
+    if not _close(accuracy, accuracy_by_rate[learning_rate], 0.02):
+        yield f"stack_accuracy({learning_rate}) gives {accuracy:.1%}: record what it returns"
     if accuracy < at_least:
         yield f"{accuracy:.1%} of the validation digits, chance is 10%: try rates 10x apart"
-    return f"Adam at {learning_rate}: {accuracy:.1%} of the validation digits"
+    return f"Adam at {learning_rate}: {accuracy:.1%}, between rates {rates[0]} and {rates[-1]}"
 
 
 @_check(8)
@@ -181,8 +175,8 @@ def check_convnet(model, training, held_out, pixels=3):
     schedule = keras.optimizers.schedules.CosineDecay(0.004, 5 * math.ceil(len(training[0]) / 250))
     deep.compile(optimizer=keras.optimizers.Adam(schedule), loss="categorical_crossentropy")
     deep.fit(*training, epochs=5, batch_size=250, verbose=0)
-    shifted, digits = moved(held_out[0], pixels), held_out[1]
-    yours, deep = _accuracy(model, shifted, digits), _accuracy(deep, shifted, digits)
+    moved, digits = shifted(held_out[0], pixels), held_out[1]
+    yours, deep = _accuracy(model, moved, digits), _accuracy(deep, moved, digits)
     words = f"{yours:.2%} of the held-out digits moved by {pixels} pixels, deep model {deep:.2%}"
     if yours <= deep:
         yield f"{words}: pool (MaxPooling2D) and move the training digits (RandomTranslation)"
@@ -230,7 +224,7 @@ def check_p_value(p_value, finding, fewest_fixes):
 @_check(11)
 def check_prepare(prepare, held_out, count=200):
     """Exercise 11: ``prepare(photo)``: ink 1 on 0, centre of mass at (14, 14), no ink lost."""
-    given = (255 - moved(held_out[0][:count], 3) * 255).round().astype(np.uint8)  # photos
+    given = (255 - shifted(held_out[0][:count], 3) * 255).round().astype(np.uint8)  # photos
     if _missing(prepare) or _missing(prepare(given[0])):
         yield "write prepare(photo) and pass the function itself"
     ready = np.stack([np.asarray(prepare(photo), dtype=float) for photo in given])
