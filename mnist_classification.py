@@ -360,8 +360,8 @@ plt.show()
 #
 # **The same network, two activations.** Here one network is trained twice: four hidden layers
 # of 128 units, with Keras' default Adam, for three epochs. The two copies start from the same
-# weights and see the same batches. Only the hidden activation differs. It changes even the
-# losses before training a little.
+# weights and see the same batches. Only the hidden activation differs. Even their losses
+# before training differ, through the activation.
 
 # %%
 curves = {}
@@ -378,13 +378,13 @@ for activation in ("sigmoid", "relu"):
     curves[activation] = [before, *history.history["val_loss"]]
     print(f"{activation}: validation loss after 0-3 epochs", np.round(curves[activation], 3))
     plt.plot(curves[activation], "o-", label=f"{activation} hidden layers")
-plt.gca().set(xlabel="epoch", ylabel="validation loss", title="Same weights", xticks=range(4))
+plt.gca().set(xlabel="epoch", ylabel="validation loss", title="Same start", xticks=range(4))
 plt.legend()
 plt.savefig("outputs/sigmoid_or_relu.png")
 plt.show()
 
 # %% [markdown]
-# Epoch 0 is before training. Where the ReLU curve lies lower,
+# Epoch 0 is before training. If the ReLU curve lies lower,
 # ReLU learned faster, in these three epochs, with this seed. The experiments chapter
 # (`experiments.ipynb`) gives each activation its own best learning rate, over several seeds.
 #
