@@ -104,7 +104,7 @@ def search(model: str, path: str | None, seeds: list[int]) -> dict:
         x_test, y_test = test_digits(path)
         for (optimizer, epochs), by_rate in validation.items():
             medians = {rate: statistics.median(values) for rate, values in by_rate.items()}
-            choice = choose(medians, lesson_rate if epochs == lesson_epochs else None)
+            choice = choose(medians, lesson_rate)
             if choice["learning_rate"] is not None:  # the test digits, once, for the chosen
                 name = variant_name(optimizer, epochs, choice["learning_rate"])
                 tests = []

@@ -134,7 +134,7 @@ def test_section_10_and_the_recap_hold_on_every_seed_of_the_ladder_seed_file():
                                   ("training", "training_accuracy")):  # fmt: skip
                     change[cure][name].append(cured[key] - plain[key])
     assert len(change["dropout"]["gap"]) == 18  # "its 18 cure runs, three per seed"
-    translation, dropout, stopping = (change[cure] for cure in CURES[1:][::-1])
+    stopping, dropout, translation = (change[cure] for cure in CURES[1:])
     assert max(translation["gap"]) < 0 < min(translation["accuracy"])
     assert max(dropout["gap"]) < 0  # "... mostly by reading its training digits less well"
     assert all(t < 0 and abs(t) > abs(a) for t, a in zip(dropout["training"], dropout["accuracy"]))
