@@ -193,10 +193,11 @@ simple_history = simple_model.fit(
 
 # %%
 figure, (flow, rates) = plt.subplots(1, 2, figsize=(14, 3), width_ratios=(3, 1))
-weights, box = simple_model.count_params(), {"boxstyle": "round", "facecolor": "0.93"}
+parameters, box = simple_model.count_params(), {"boxstyle": "round", "facecolor": "0.93"}
 # fmt: off
-boxes = [f"a batch\n{batch_size} digits", f"the model\n{weights:,} weights", "its outputs",
-         "the loss\none number", f"the gradient\n{weights:,} numbers", "Adam moves\nevery weight"]
+boxes = [f"a batch\n{batch_size} digits", f"the model\n{parameters:,} weights\nand biases",
+         "its outputs", "the loss\none number", f"the gradient\n{parameters:,} numbers",
+         "Adam moves\nevery one"]
 # fmt: on
 for x, text in enumerate(boxes):
     flow.text(x, 0.5, text, ha="center", va="center", fontsize=9, bbox=box)
@@ -266,8 +267,8 @@ simple_results = test(simple_model)
 # %% [markdown]
 # ## 5. The deep model: hidden layers, ReLU and softmax
 #
-# **Hidden layers** sit between the input and the output. The output layer then decides from
-# what the hidden units found, not from raw pixels. Hidden layers make a network **deep**. Ours
+# **Hidden layers** sit between the input and the output. The output layer then reads the
+# hidden units, not the raw pixels. Hidden layers make a network **deep**. Ours
 # has two, of 512 units each.
 #
 # Each hidden unit applies **ReLU**, max(0, z): it passes a positive sum on and stops a negative
@@ -332,8 +333,8 @@ plt.show()
 # %% [markdown]
 # ## 7. Why sigmoid, ReLU and softmax
 #
-# **Their shapes.** Training moves each weight by its gradient. By the **chain rule** of
-# calculus, that gradient passes back through every activation, multiplied each time by the
+# **Their shapes.** Training moves each weight by its gradient. The gradient flows back from the
+# loss, layer by layer. At each activation, the **chain rule** of calculus multiplies it by the
 # activation's **slope**: how fast its output changes with its input. The figure draws both
 # functions and their slopes.
 
@@ -355,13 +356,13 @@ plt.show()
 # %% [markdown]
 # The sigmoid's slope is never more than 0.25, and near zero for large sums. So each sigmoid
 # layer multiplies the gradient passing back by 0.25 or less. Through several layers it fades.
-# ReLU's slope is 1 wherever the unit is active: the gradient passes through unchanged. That is
+# ReLU's slope is 1 wherever its input is positive: the gradient passes through unchanged. That is
 # why hidden layers use ReLU.
 #
 # **The same network, two activations.** Here one network is trained twice: four hidden layers
 # of 128 units, with Keras' default Adam, for three epochs. The two copies start from the same
-# weights and see the same batches. Only the hidden activation differs. Even their losses
-# before training differ, through the activation.
+# weights and see the same batches. Only the hidden activation differs, so their losses differ
+# even before training.
 
 # %%
 curves = {}
@@ -405,8 +406,8 @@ for model in (simple_model, deep_model):
 # **Overfitting.** A model can learn details of its training digits that do not carry over to
 # new ones. It then reads its training digits better than unseen ones: that is **overfitting**.
 # In section 5's log, the deep model's last training accuracy was above its validation
-# accuracy. The gap between the two shows how much. We measure both on 5,000 digits, with
-# `evaluate`:
+# accuracy. The gap between the two shows how much. `evaluate` measures both after training,
+# on 5,000 digits each:
 
 # %%
 for model in (simple_model, deep_model):
