@@ -423,7 +423,7 @@ print(
 
 # %% [markdown]
 # On TensorFlow, the loss `fit` computes equals softmax cross-entropy of the logits. So there
-# the classic model trains with the softmax rung's loss, on far more steps. On JAX, it equals
+# the classic model trains with the softmax rung's loss, on far more steps. On JAX, it is near
 # the line that divides by the sum. Our simple model keeps binary cross-entropy, the loss of ten
 # yes/no answers. That makes the softmax rung's gain visible.
 #
