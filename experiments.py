@@ -354,8 +354,7 @@ print(table.to_string(formatters={"validation_accuracy": "{:.2%}".format,
 # ReLU units. That favours ReLU on the last rung. A fair comparison gives each activation its
 # own best learning rate. `benchmarks/recipe_search.py` ran it: the deep model with sigmoid and
 # with ReLU hidden units, five rates each, six seeds, the lesson's 5 epochs. On each seed both
-# start from the same weights and hold out the same validation digits. The next cell reads its
-# results file.
+# start from the same weights and hold out the same validation digits.
 
 # %%
 with open("benchmarks/recipe_search.json") as file:  # a results file of the project
@@ -383,14 +382,13 @@ print(fair_gains.round(2).T.to_string())
 # from the learning rate.
 #
 # **The classic version of the simple model.** `benchmarks/classic_tutorial.py` is this
-# tutorial as it is often written. It trains the same single sigmoid layer in another way. The
-# benchmark's results file, `benchmarks/results.json`, records both scripts' test accuracy. The
-# classic simple model scores a little higher there. The two runs are not paired: other data,
-# batches and seed. So part of the difference may be noise. Two differences may explain the
-# rest; their shares are not measured apart:
+# tutorial as it is often written. The benchmark's results file, `benchmarks/results.json`,
+# records both scripts' test accuracy. The classic simple model scores a little higher there.
+# The two runs are not paired: other data, batches and seed. So part of the difference may be
+# noise. Two differences may explain the rest; their shares are not measured apart:
 #
 # - It uses sparse categorical cross-entropy on ten sigmoid outputs. That loss expects scores
-#   that sum to 1; what Keras computes for others is not documented. The next cell measures it.
+#   that sum to 1. What Keras computes for others is not documented. The next cell measures it.
 # - It trains on all 60,000 digits in Keras' default batches of 32, for 5 epochs. That makes
 #   far more steps than our simple model takes (next cell).
 
@@ -422,10 +420,11 @@ print(
 )
 
 # %% [markdown]
-# On TensorFlow, the loss `fit` computes equals softmax cross-entropy of the logits. So there
-# the classic model trains with the softmax rung's loss, on far more steps. On JAX, it is near
-# the line that divides by the sum. Our simple model keeps binary cross-entropy, the loss of ten
-# yes/no answers. That makes the softmax rung's gain visible.
+# On TensorFlow, the compiled loss, which `fit` minimizes, equals softmax cross-entropy of the
+# logits. So there the classic model trains with the softmax rung's loss, on far more steps. On
+# JAX (`benchmarks/ladder_seeds_jax.json`), it is near the line that divides by the sum. Our
+# simple model keeps binary cross-entropy, the loss of ten yes/no answers. That makes the
+# softmax rung's gain visible.
 #
 # ## 5. Overfitting, and three cures
 #
@@ -463,8 +462,8 @@ cures = ["no cure", "early stopping", "dropout", "random translation"]
 
 
 def small_data_net(cure, cure_seed):
-    keras.utils.set_random_seed(cure_seed)  # the same starting weights for every cure ...
-    # ... as long as no layer draws a seed of its own from it: Dropout gets one here.
+    keras.utils.set_random_seed(cure_seed)  # the same starting weights for every cure
+    # Dropout and RandomTranslation get seeds of their own; the check below compares the starts.
     drop = [layers.Dropout(0.5, seed=cure_seed)] if cure == "dropout" else []
     move = [layers.RandomTranslation(2 / 28, 2 / 28, fill_mode="constant", seed=cure_seed)]
     return keras.Sequential(
@@ -475,10 +474,11 @@ def small_data_net(cure, cure_seed):
     )  # fmt: skip
 
 
-no_cure_start = small_data_net("no cure", seed).get_weights()
-for cure in cures[1:]:  # every cure starts from the same weights
-    cure_start = small_data_net(cure, seed).get_weights()
-    assert all(np.array_equal(a, b) for a, b in zip(no_cure_start, cure_start)), cure
+for cure_seed in cure_seeds:  # on each seed, every cure starts from the same weights
+    no_cure_start = small_data_net("no cure", cure_seed).get_weights()
+    for cure in cures[1:]:
+        cure_start = small_data_net(cure, cure_seed).get_weights()
+        assert all(np.array_equal(a, b) for a, b in zip(no_cure_start, cure_start)), cure
 overfitting, small_nets = {cure: [] for cure in cures}, {}
 for cure_seed in cure_seeds:
     for cure in cures:
@@ -644,8 +644,8 @@ print(pd.DataFrame(trained).T.to_string())
 # 2). Yet at six layers, sigmoid with Adam stays far below ReLU. Only this small budget was
 # measured.
 #
-# The ladder's two sigmoid layers did learn, as two do in the table, even with plain SGD. The
-# signal fades layer by layer, so two layers lose less of it than six.
+# The ladder's two sigmoid layers did learn, with Adam. In the table, two sigmoid layers learn
+# even with plain SGD. The signal fades layer by layer, so two layers lose less of it than six.
 #
 # ## 7. What the simple model learned
 #
@@ -656,7 +656,7 @@ print(pd.DataFrame(trained).T.to_string())
 # from 3 to 300 (`benchmarks/recipe_search.json`). It suits plain SGD, not Adam: their
 # rates are not in the same units. Plain SGD's step is the rate times the gradient. Adam's step
 # is about the rate itself, whatever the gradient's size. The twin applies its sigmoid inside
-# the loss (`from_logits=True`): the same loss, kept exact for outputs near 0 or 1.
+# the loss (`from_logits=True`): the same loss, in the form Keras' documentation recommends.
 
 # %%
 keras.utils.set_random_seed(seed)
@@ -848,15 +848,16 @@ plt.show()
 #
 # How to read them together:
 #
-# - p below 0.05: luck alone is an unlikely explanation for this split of this run's test digits.
+# - One test with p below 0.05: luck alone is an unlikely explanation for this split of this
+#   run's test digits.
 # - A range over seeds that keeps one sign: the effect held on every seed tried.
-# - A p above 0.05, or a range that crosses zero: the difference is within noise. It may be
+# - A p above that, or a range that crosses zero: the difference is within noise. It may be
 #   real, but this run does not show it.
-# - Three seeds is few: a fourth can show what three missed. With no real effect, three seeds
-#   share one sign about one time in four. Early stopping's gap may be one (below).
+# - Three seeds is few. With no real effect, three seeds share one sign about one time in four.
+#   Early stopping's gap may be one (below).
 # - Section 4's fair comparison held on all six seeds of a results file. With no real effect, six
 #   seeds share one sign about one time in 32. Each seed drew its own validation digits, so
-#   this covers their noise too.
+#   this covers their noise. The test digits were shared.
 # - Four rungs are four tests, and one can pass 0.05 by luck. So the ladder's table asks each
 #   for p below 0.05 / 4 (**Bonferroni's rule**).
 
@@ -904,7 +905,7 @@ results["overfitting"] = {"digits": few, "epochs": cure_epochs, "batch_size": 10
 # hidden layers bring the largest gain on every seed. The recipe rung passes Bonferroni's rule on
 # one seed only. Yet it lowers test and validation accuracy on all six: a small loss, probably
 # real.
-# Its 18 cure runs, three per seed, show this:
+# Its 18 cure runs, on six splits with three seeds each, show this:
 #
 # - Every cure lowers the validation loss, in every run.
 # - Random translation also reads more validation digits in every run, and narrows the gap.
