@@ -904,8 +904,7 @@ results["overfitting"] = {"digits": few, "epochs": cure_epochs, "batch_size": 10
 # More seeds: `benchmarks/ladder_seeds.json` keeps this chapter run on six seeds. There, the
 # hidden layers bring the largest gain on every seed. The recipe rung passes Bonferroni's rule on
 # one seed only. Yet it lowers test and validation accuracy on all six: a small loss, probably
-# real.
-# Its 18 cure runs, on six splits with three seeds each, show this:
+# real. Its 18 cure runs, on six splits with three seeds each, show this:
 #
 # - Every cure lowers the validation loss, in every run.
 # - Random translation also reads more validation digits in every run, and narrows the gap.

@@ -268,8 +268,8 @@ simple_results = test(simple_model)
 # ## 5. The deep model: hidden layers, ReLU and softmax
 #
 # **Hidden layers** sit between the input and the output. The output layer then reads the
-# hidden units, not the raw pixels. Hidden layers make a network **deep**. Ours
-# has two, of 512 units each.
+# hidden units, not the raw pixels. Hidden layers make a network **deep**. Ours has two, of 512
+# units each.
 #
 # Each hidden unit applies **ReLU**, max(0, z): it passes a positive sum on and stops a negative
 # one. The output layer applies **softmax**, e^z_i / (e^z_0 + ... + e^z_9). It turns the ten
