@@ -46,7 +46,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from keras import layers
-from scipy.special import softmax
 from scipy.stats import binomtest, spearmanr
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import confusion_matrix
@@ -401,14 +400,15 @@ for script in ("classic", "lesson"):
 classic = keras.models.clone_model(simple_model)  # the simple model, compiled the classic way
 classic.set_weights(simple_model.get_weights())
 classic.compile(loss="sparse_categorical_crossentropy")
-kernel, bias = simple_model.layers[-1].get_weights()
-logits = x_val.reshape(len(x_val), -1) @ kernel + bias
-outputs, true = 1 / (1 + np.exp(-logits)), (np.arange(len(x_val)), digits_val)
+weights = weight_pairs(simple_model)  # section 2's NumPy tools, on the simple model's layer
+(kernel, bias), true = weights[0], (np.arange(len(x_val)), digits_val)
+outputs = sigmoid(x_val.reshape(len(x_val), -1) @ kernel + bias)  # the ten sigmoid outputs
+scores = forward(weights, "sigmoid", x_val)[-1]  # softmax of the same logits
 fit_loss = classic.evaluate(x_val, digits_val, verbose=0, return_dict=True)["loss"]
 classic_loss = {
     "evaluate (as fit computes it)": fit_loss,
     "−ln(true digit's output ÷ sum of the ten)": np.mean(-np.log(outputs[true] / outputs.sum(1))),
-    "softmax cross-entropy of the logits": np.mean(-np.log(softmax(logits, axis=1)[true])),
+    "softmax cross-entropy of the logits": np.mean(-np.log(scores[true])),
 }
 for name, value in classic_loss.items():
     print(f"{name}: {value:.4f}")
@@ -474,15 +474,13 @@ def small_data_net(cure, cure_seed):
     )  # fmt: skip
 
 
-for cure_seed in cure_seeds:  # on each seed, every cure starts from the same weights
-    no_cure_start = small_data_net("no cure", cure_seed).get_weights()
-    for cure in cures[1:]:
-        cure_start = small_data_net(cure, cure_seed).get_weights()
-        assert all(np.array_equal(a, b) for a, b in zip(no_cure_start, cure_start)), cure
 overfitting, small_nets = {cure: [] for cure in cures}, {}
 for cure_seed in cure_seeds:
-    for cure in cures:
+    for cure in cures:  # "no cure" first: its starting weights are every cure's
         model = small_data_net(cure, cure_seed)
+        if cure == "no cure":
+            start = model.get_weights()
+        assert all(np.array_equal(a, b) for a, b in zip(start, model.get_weights())), cure
         model.compile(
             optimizer="adam", loss="categorical_crossentropy", metrics=["categorical_accuracy"]
         )

@@ -164,6 +164,13 @@ def assert_translation_holds_up(robustness):
     assert min(lead) > 0 and min(lead[2:]) > 2 * max(lead[:2]), lead
 
 
+CLASSIC_LOSS = (
+    "evaluate (as fit computes it)",
+    "−ln(true digit's output ÷ sum of the ten)",
+    "softmax cross-entropy of the logits",
+)
+
+
 def test_the_classic_script_scores_higher_in_the_results_file_and_its_loss_is_measured():
     """Section 4's caveat: the classic simple model scores higher in benchmarks/results.json;
     on TensorFlow (the committed run), the loss fit computes for sigmoid outputs under sparse
@@ -176,13 +183,6 @@ def test_the_classic_script_scores_higher_in_the_results_file_and_its_loss_is_me
         for name in CLASSIC_LOSS
     }
     assert_classic_loss_reads_as_the_prose_says(loss, "tensorflow")
-
-
-CLASSIC_LOSS = (
-    "evaluate (as fit computes it)",
-    "−ln(true digit's output ÷ sum of the ten)",
-    "softmax cross-entropy of the logits",
-)
 
 
 def assert_classic_loss_reads_as_the_prose_says(loss: dict, backend: str) -> None:
@@ -218,10 +218,11 @@ def test_the_ladder_table_reads_each_p_value_with_bonferronis_rule():
 
 def test_the_recap_names_the_cures_budget():
     """The recap's "1,000 training digits and 15 epochs" are section 5's settings."""
+    script = SCRIPT.read_text()
     digits, epochs = re.search(
-        r"^few, cure_epochs = ([0-9_]+), \(5 if quick else (\d+)\)$", SCRIPT.read_text(), re.M
+        r"^few, cure_epochs = ([0-9_]+), \(5 if quick else (\d+)\)$", script, re.M
     ).groups()
-    recap = SCRIPT.read_text().split("# ## Recap")[1]
+    recap = script.split("# ## Recap")[1]
     assert f"With {int(digits):,} training digits and {epochs} epochs" in " ".join(
         line.removeprefix("#").strip() for line in recap.splitlines()
     )
